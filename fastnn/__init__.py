@@ -1,0 +1,20 @@
+"""fastnn: fast, reference-checked training of small dense networks."""
+from . import datasets, reference
+from .errors import DivergenceError
+from .gradcheck import gradcheck, numerical_gradient
+from .network import Network
+from .spec import ACTIVATIONS, INITS, LOSSES
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITS",
+    "LOSSES",
+    "DivergenceError",
+    "Network",
+    "datasets",
+    "gradcheck",
+    "numerical_gradient",
+    "reference",
+]

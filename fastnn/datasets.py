@@ -1,0 +1,77 @@
+"""Data sets from the seeds and nnfs-style toy problems; seeded and deterministic.
+
+Each returns ``(X, y)``: ``X`` float64 (n, n_inputs); ``y`` float64 (n, n_outputs) for
+regression/binary targets, or int64 (n,) class labels for the classification sets.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import validation as check
+
+
+def quadratic(n=100, seed=None):
+    """Seed 000's generator: x1 in 0..4, x2 in 3..6, y = x1**2 + x2 + noise in 0..4.
+
+    The seed draws with ``np.random.randint`` from the global state; this draws the same
+    distribution from ``numpy.random.default_rng(seed)``, per sample in the order x1, x2,
+    noise.
+    """
+    n = check.integer(n, "n", 1)
+    rng = np.random.default_rng(check.seed(seed))
+    draws = np.empty((n, 3), dtype=np.int64)
+    for row in range(n):
+        draws[row] = rng.integers(0, 5), rng.integers(3, 7), rng.integers(0, 5)
+    X = draws[:, :2].astype(np.float64)
+    y = (draws[:, 0] ** 2 + draws[:, 1] + draws[:, 2]).astype(np.float64).reshape(-1, 1)
+    return X, y
+
+
+# Seed 003's table, weight - 135 lb and height - 66 in; 1 = female, 0 = male.
+GENDER_NAMES = ("Alice", "Bob", "Charlie", "Diana")
+
+
+def gender():
+    """Seed 003's four people: X (4, 2) shifted weight and height, y (4, 1) 1 = female."""
+    X = np.array([[-2.0, -1.0], [25.0, 6.0], [17.0, 4.0], [-15.0, -6.0]])
+    y = np.array([[1.0], [0.0], [0.0], [1.0]])
+    return X, y
+
+
+def xor():
+    """The four XOR points: X (4, 2), y (4, 1)."""
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    return X, y
+
+
+def spiral(samples=100, classes=3, seed=None):
+    """nnfs-style spiral: ``classes`` arms of ``samples`` points; y int64 labels (n,)."""
+    samples = check.integer(samples, "samples", 1)
+    classes = check.integer(classes, "classes", 1)
+    rng = np.random.default_rng(check.seed(seed))
+    X = np.empty((samples * classes, 2))
+    y = np.empty(samples * classes, dtype=np.int64)
+    for c in range(classes):
+        rows = slice(samples * c, samples * (c + 1))
+        radius = np.linspace(0.0, 1.0, samples)
+        theta = np.linspace(c * 4.0, (c + 1) * 4.0, samples) + rng.standard_normal(samples) * 0.2
+        X[rows] = np.column_stack((radius * np.sin(theta * 2.5), radius * np.cos(theta * 2.5)))
+        y[rows] = c
+    return X, y
+
+
+def vertical(samples=100, classes=3, seed=None):
+    """nnfs-style vertical clusters around x = c / 3, y = 0.5; y int64 labels (n,)."""
+    samples = check.integer(samples, "samples", 1)
+    classes = check.integer(classes, "classes", 1)
+    rng = np.random.default_rng(check.seed(seed))
+    X = np.empty((samples * classes, 2))
+    y = np.empty(samples * classes, dtype=np.int64)
+    for c in range(classes):
+        rows = slice(samples * c, samples * (c + 1))
+        X[rows] = np.column_stack(
+            (rng.standard_normal(samples) * 0.1 + c / 3.0, rng.standard_normal(samples) * 0.1 + 0.5)
+        )
+        y[rows] = c
+    return X, y

@@ -1,0 +1,19 @@
+"""Exceptions raised by fastnn."""
+
+
+class DivergenceError(RuntimeError):
+    """Training produced a non-finite loss or parameter and stopped.
+
+    Attributes: ``epoch`` (0-based index of the epoch that diverged) and ``history``
+    (float64 array of the per-epoch losses before it). The network keeps the parameters
+    it had at the start of that epoch, the last finite ones.
+    """
+
+    def __init__(self, epoch, history):
+        self.epoch = int(epoch)
+        self.history = history
+        super().__init__(
+            f"training diverged in epoch {self.epoch + 1} (loss or parameters became NaN/inf); "
+            f"the network keeps its parameters from the end of epoch {self.epoch}. "
+            "Try a smaller lr."
+        )

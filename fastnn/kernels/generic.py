@@ -1,0 +1,322 @@
+"""Generic numba kernels: any depth, widths, activations and loss, over the flat params.
+
+The kernels assume clean input (validated by ``fastnn.network``): C-contiguous float64
+``params`` (P,), ``X`` (n, n_in), ``Y`` (n, n_out), and the int64 ``layout`` from
+``Spec.layout()``. They never raise and never allocate inside their loops.
+
+Work buffers have one slot per unit of the network (inputs included, ``sum(sizes)``):
+``z`` the net inputs, ``a`` the outputs (``a[:n_in]`` holds the sample), ``d`` dL/dz.
+Layer l's outputs live at ``layout`` unit offset ``u``; its inputs at ``u - n_in``.
+
+The arithmetic follows ``fastnn.reference`` operation for operation (same summation
+order, same formulas), so the two agree to the last bits on most inputs.
+"""
+import numpy as np
+from numba import njit
+
+from ..spec import (
+    ACT,
+    B_OFF,
+    BINARY_CROSS_ENTROPY,
+    CATEGORICAL_CROSS_ENTROPY,
+    CLIP,
+    GAUSSIAN,
+    HALF_SQUARED_ERROR,
+    HEADER,
+    LINEAR,
+    MSE,
+    N_IN,
+    N_OUT,
+    RELU,
+    ROW,
+    SIGMOID,
+    SOFTMAX,
+    SQUARED_ERROR,
+    TANH,
+    UNIT_OFF,
+    W_OFF,
+)
+from .rng import shuffle_order
+
+_KW = dict(cache=True, nogil=True, error_model="numpy")
+
+
+@njit(**_KW)
+def sigmoid(z):
+    # Two branches so that exp never sees a large positive argument (no overflow).
+    if z >= 0.0:
+        return 1.0 / (1.0 + np.exp(-z))
+    e = np.exp(z)
+    return e / (1.0 + e)
+
+
+@njit(**_KW)
+def activate(code, z):
+    if code == RELU:
+        return z if z > 0.0 else 0.0
+    if code == SIGMOID:
+        return sigmoid(z)
+    if code == TANH:
+        return np.tanh(z)
+    if code == GAUSSIAN:
+        return np.exp(-(z * z))
+    return z
+
+
+@njit(**_KW)
+def derivative(code, z, a):
+    if code == RELU:
+        return 1.0 if z > 0.0 else 0.0
+    if code == SIGMOID:
+        return a * (1.0 - a)
+    if code == TANH:
+        return 1.0 - a * a
+    if code == GAUSSIAN:
+        return -2.0 * z * a
+    return 1.0
+
+
+@njit(**_KW)
+def clip(p):
+    return min(max(p, CLIP), 1.0 - CLIP)
+
+
+@njit(**_KW)
+def forward(params, layout, x, z, a):
+    """One sample through the network; the prediction ends in a[-n_out:]."""
+    for i in range(x.shape[0]):
+        a[i] = x[i]
+    for l in range(layout[0]):
+        r = HEADER + ROW * l
+        n_in, n_out, w, b = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
+        code, u = layout[r + ACT], layout[r + UNIT_OFF]
+        src = u - n_in
+        for j in range(n_out):
+            z[u + j] = 0.0
+        # i outer, j inner: the inner loop runs along a contiguous row of W, and each
+        # z_j still sums its inputs in the order i = 0, 1, ... as the reference does.
+        for i in range(n_in):
+            xi = a[src + i]
+            row = w + i * n_out
+            for j in range(n_out):
+                z[u + j] += xi * params[row + j]
+        if b >= 0:
+            for j in range(n_out):
+                z[u + j] += params[b + j]
+        if code == SOFTMAX:
+            biggest = z[u]
+            for j in range(1, n_out):
+                if z[u + j] > biggest:
+                    biggest = z[u + j]
+            total = 0.0
+            for j in range(n_out):
+                a[u + j] = np.exp(z[u + j] - biggest)
+                total += a[u + j]
+            for j in range(n_out):
+                a[u + j] = a[u + j] / total
+        else:
+            for j in range(n_out):
+                a[u + j] = activate(code, z[u + j])
+
+
+@njit(**_KW)
+def sample_loss(loss, a, u, n_out, y):
+    """Per-sample loss of the prediction a[u:u+n_out] against target row y."""
+    total = 0.0
+    if loss == BINARY_CROSS_ENTROPY:
+        for j in range(n_out):
+            p = clip(a[u + j])
+            total += -(y[j] * np.log(p) + (1.0 - y[j]) * np.log(1.0 - p))
+        return total / n_out
+    if loss == CATEGORICAL_CROSS_ENTROPY:
+        for j in range(n_out):
+            total += clip(a[u + j]) * y[j]
+        return -np.log(total)
+    for j in range(n_out):
+        diff = a[u + j] - y[j]
+        total += diff * diff
+    if loss == HALF_SQUARED_ERROR:
+        return 0.5 * total
+    if loss == MSE:
+        return total / n_out
+    return total
+
+
+@njit(**_KW)
+def output_delta(loss, code, z, a, d, u, n_out, y):
+    """dL/dz of every output neuron into d[u:u+n_out] (see reference.output_delta)."""
+    if loss == CATEGORICAL_CROSS_ENTROPY:
+        for k in range(n_out):
+            d[u + k] = a[u + k] - y[k]
+        return
+    if loss == BINARY_CROSS_ENTROPY and code == SIGMOID:
+        for k in range(n_out):
+            d[u + k] = (a[u + k] - y[k]) / n_out
+        return
+    for k in range(n_out):  # dL/dyhat first
+        if loss == SQUARED_ERROR:
+            d[u + k] = 2.0 * (a[u + k] - y[k])
+        elif loss == HALF_SQUARED_ERROR:
+            d[u + k] = a[u + k] - y[k]
+        elif loss == MSE:
+            d[u + k] = 2.0 * (a[u + k] - y[k]) / n_out
+        else:
+            p = clip(a[u + k])
+            d[u + k] = (-(y[k] / p) + (1.0 - y[k]) / (1.0 - p)) / n_out
+    if code == SOFTMAX:
+        weighted = 0.0
+        for j in range(n_out):
+            weighted += d[u + j] * a[u + j]
+        for k in range(n_out):
+            d[u + k] = a[u + k] * (d[u + k] - weighted)
+    else:
+        for k in range(n_out):
+            d[u + k] = d[u + k] * derivative(code, z[u + k], a[u + k])
+
+
+@njit(**_KW)
+def backward(params, layout, y, z, a, d, grad, lr, fused):
+    """Backpropagate one sample whose forward pass is in z, a.
+
+    ``fused``: apply ``params -= lr * gradient`` layer by layer (per-sample SGD; each
+    layer's W is used for the layer below's error before it is updated). Otherwise add
+    the sample's gradient into ``grad``.
+    """
+    n_layers = layout[0]
+    r = HEADER + ROW * (n_layers - 1)
+    output_delta(layout[1], layout[r + ACT], z, a, d, layout[r + UNIT_OFF], layout[r + N_OUT], y)
+    for l in range(n_layers - 1, -1, -1):
+        r = HEADER + ROW * l
+        n_in, n_out, w, b = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
+        u = layout[r + UNIT_OFF]
+        src = u - n_in
+        if l > 0:
+            below = layout[HEADER + ROW * (l - 1) + ACT]
+            for i in range(n_in):
+                row = w + i * n_out
+                total = 0.0
+                for j in range(n_out):
+                    total += params[row + j] * d[u + j]
+                d[src + i] = total * derivative(below, z[src + i], a[src + i])
+        for i in range(n_in):
+            ai = a[src + i]
+            row = w + i * n_out
+            if fused:
+                for j in range(n_out):
+                    params[row + j] -= lr * (ai * d[u + j])
+            else:
+                for j in range(n_out):
+                    grad[row + j] += ai * d[u + j]
+        if b >= 0:
+            if fused:
+                for j in range(n_out):
+                    params[b + j] -= lr * d[u + j]
+            else:
+                for j in range(n_out):
+                    grad[b + j] += d[u + j]
+
+
+@njit(**_KW)
+def _buffers(layout):
+    units = layout[3]
+    return np.empty(units), np.empty(units), np.empty(units)
+
+
+@njit(**_KW)
+def _output(layout):
+    r = HEADER + ROW * (layout[0] - 1)
+    return layout[r + UNIT_OFF], layout[r + N_OUT]
+
+
+@njit(**_KW)
+def predict(params, layout, X, out):
+    """Predictions of every row of X into out (n, n_out)."""
+    z, a, _ = _buffers(layout)
+    u, n_out = _output(layout)
+    for s in range(X.shape[0]):
+        forward(params, layout, X[s], z, a)
+        for j in range(n_out):
+            out[s, j] = a[u + j]
+
+
+@njit(**_KW)
+def mean_loss(params, layout, X, Y):
+    """Mean per-sample loss over the data set."""
+    z, a, _ = _buffers(layout)
+    u, n_out = _output(layout)
+    total = 0.0
+    for s in range(X.shape[0]):
+        forward(params, layout, X[s], z, a)
+        total += sample_loss(layout[1], a, u, n_out, Y[s])
+    return total / X.shape[0]
+
+
+@njit(**_KW)
+def mean_gradient(params, layout, X, Y, grad):
+    """Gradient of the mean loss into grad (P,); returns the mean loss."""
+    z, a, d = _buffers(layout)
+    u, n_out = _output(layout)
+    grad[:] = 0.0
+    total = 0.0
+    for s in range(X.shape[0]):
+        forward(params, layout, X[s], z, a)
+        total += sample_loss(layout[1], a, u, n_out, Y[s])
+        backward(params, layout, Y[s], z, a, d, grad, 0.0, False)
+    n = X.shape[0]
+    for p in range(grad.shape[0]):
+        grad[p] = grad[p] / n
+    return total / n
+
+
+@njit(**_KW)
+def all_finite(values):
+    for v in values:
+        if not np.isfinite(v):
+            return False
+    return True
+
+
+@njit(**_KW)
+def train(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, history):
+    """A whole SGD run in place on params; see ``reference.train`` for the semantics.
+
+    Writes the mean loss of epoch e into history[e]. Returns -1, or the index of the
+    epoch that produced a non-finite loss or parameter: params are then restored to
+    their values at its start and history[e:] is NaN.
+    """
+    n = X.shape[0]
+    z, a, d = _buffers(layout)
+    u, n_out = _output(layout)
+    loss = layout[1]
+    grad = np.empty(params.shape[0])
+    start_params = np.empty(params.shape[0])
+    order = np.empty(n, dtype=np.int64)
+    state = np.uint64(seed)
+    for e in range(epochs):
+        state = shuffle_order(order, shuffle, state)
+        start_params[:] = params
+        epoch_loss = 0.0
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            if batch_size == 1:
+                s = order[start]
+                forward(params, layout, X[s], z, a)
+                epoch_loss += sample_loss(loss, a, u, n_out, Y[s])
+                backward(params, layout, Y[s], z, a, d, grad, lr, True)
+            else:
+                grad[:] = 0.0
+                for k in range(start, stop):
+                    s = order[k]
+                    forward(params, layout, X[s], z, a)
+                    epoch_loss += sample_loss(loss, a, u, n_out, Y[s])
+                    backward(params, layout, Y[s], z, a, d, grad, lr, False)
+                m = stop - start
+                for p in range(params.shape[0]):
+                    params[p] -= lr * (grad[p] / m)
+        epoch_mean = epoch_loss / n
+        if not (np.isfinite(epoch_mean) and all_finite(params)):
+            params[:] = start_params
+            history[e:] = np.nan
+            return e
+        history[e] = epoch_mean
+    return -1

@@ -1,0 +1,205 @@
+"""Network: the thin public API over the kernels (or the reference, on request)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import reference
+from . import validation as check
+from .errors import DivergenceError
+from .kernels import generic
+from .spec import INITS, Spec
+
+BACKENDS = ("numba", "reference")
+ON_DIVERGENCE = ("raise", "stop")
+
+
+class Network:
+    """A dense network whose weights and biases live in one flat float64 vector.
+
+    Parameters
+    ----------
+    sizes : list of int
+        Layer widths, input first: ``[2, 2, 1]`` is 2 inputs, 2 hidden units, 1 output.
+    activation : str or list of str
+        One name for every layer, or one per layer (hidden and output): ``relu``,
+        ``sigmoid``, ``tanh``, ``gaussian`` (exp(-z^2)), ``linear``, ``softmax`` (output only).
+    loss : str
+        Per-sample loss: ``squared_error`` (sum_j (yhat_j - y_j)^2), ``half_squared_error``,
+        ``mse`` (mean over outputs), ``binary_cross_entropy``, ``categorical_cross_entropy``
+        (needs a softmax output). Batch and epoch losses are means over samples.
+    bias : bool
+        Whether every layer has biases.
+    init : str or array
+        ``zeros``, ``normal`` (0.01 * N(0, 1), as nnfs), ``xavier``, ``he``, or an explicit
+        flat array of ``n_params`` values (copied).
+    seed : int or None
+        Seeds the initialisation and, unless ``fit`` gets its own, the shuffling.
+
+    ``params`` is laid out as ``fastnn.spec`` documents: for each layer, W (n_in, n_out)
+    row-major, then b. ``weight(l)`` and ``bias(l)`` are writable views into it.
+    """
+
+    def __init__(self, sizes, activation="relu", loss="squared_error", bias=True, init="xavier", seed=None):
+        self.spec = Spec.build(sizes, activation, loss, bias)
+        self.seed = check.seed(seed)
+        if isinstance(init, str):
+            self.init = init
+            self._params = self.spec.init_params(init, self.seed)
+        elif init is None:
+            raise TypeError(f"init must be one of {', '.join(INITS)} or a flat array, got None")
+        else:
+            self.init = "array"
+            self._params = check.params(init, self.spec)
+        self._layout = self.spec.layout()
+
+    # ------------------------------------------------------------ parameters
+
+    @property
+    def params(self):
+        """The flat float64 parameter vector (n_params,), shared with weight() and bias()."""
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        # Copy into the existing buffer so that views from weight()/bias() stay valid.
+        self._params[:] = check.params(value, self.spec)
+
+    def weight(self, layer):
+        """Writable view of layer's weights, shape (n_in, n_out): out = inputs @ W + b."""
+        layer = self._layer(layer)
+        n_in, n_out = self.spec.sizes[layer], self.spec.sizes[layer + 1]
+        start = self.spec.weight_offset(layer)
+        return self._params[start : start + n_in * n_out].reshape(n_in, n_out)
+
+    def bias(self, layer):
+        """Writable view of layer's biases, shape (n_out,)."""
+        layer = self._layer(layer)
+        if not self.spec.bias:
+            raise ValueError("this network was built with bias=False: it has no biases")
+        start = self.spec.bias_offset(layer)
+        return self._params[start : start + self.spec.sizes[layer + 1]]
+
+    def _layer(self, layer):
+        return check.integer(layer, "layer", -self.spec.n_layers, self.spec.n_layers - 1) % self.spec.n_layers
+
+    @property
+    def sizes(self):
+        return self.spec.sizes
+
+    @property
+    def activations(self):
+        return self.spec.activations
+
+    @property
+    def loss_name(self):
+        return self.spec.loss
+
+    @property
+    def n_params(self):
+        return self.spec.n_params
+
+    def copy(self):
+        """An independent network with the same spec, seed and parameters."""
+        return Network(
+            self.spec.sizes, list(self.spec.activations), self.spec.loss, self.spec.bias, self._params, self.seed
+        )
+
+    def __repr__(self):
+        acts = self.spec.activations
+        act = acts[0] if len(set(acts)) == 1 else list(acts)
+        return (
+            f"Network(sizes={list(self.spec.sizes)}, activation={act!r}, loss={self.spec.loss!r}, "
+            f"bias={self.spec.bias}, n_params={self.spec.n_params})"
+        )
+
+    # ------------------------------------------------------------ evaluation
+
+    def predict(self, X, backend="numba"):
+        """Outputs for every row of X: float64 array (n, n_outputs)."""
+        X = check.inputs(X, self.spec)
+        if check.choice(backend, "backend", BACKENDS) == "reference":
+            return np.array(reference.predict(self.spec, self._params.tolist(), X.tolist()))
+        out = np.empty((X.shape[0], self.spec.n_outputs))
+        generic.predict(self._params, self._layout, X, out)
+        return out
+
+    def loss(self, X, y, backend="numba"):
+        """Mean per-sample loss over the data set (float)."""
+        X, Y = self._data(X, y)
+        if check.choice(backend, "backend", BACKENDS) == "reference":
+            return reference.loss(self.spec, self._params.tolist(), X.tolist(), Y.tolist())
+        return float(generic.mean_loss(self._params, self._layout, X, Y))
+
+    def gradient(self, X, y, backend="numba"):
+        """Gradient of the mean loss: float64 array (n_params,), laid out like params."""
+        X, Y = self._data(X, y)
+        if check.choice(backend, "backend", BACKENDS) == "reference":
+            return np.array(reference.gradient(self.spec, self._params.tolist(), X.tolist(), Y.tolist()))
+        grad = np.empty(self.spec.n_params)
+        generic.mean_gradient(self._params, self._layout, X, Y, grad)
+        return grad
+
+    def _data(self, X, y):
+        X = check.inputs(X, self.spec)
+        return X, check.targets(y, self.spec, X.shape[0])
+
+    # ------------------------------------------------------------ training
+
+    def fit(
+        self,
+        X,
+        y,
+        lr,
+        epochs,
+        batch_size=1,
+        shuffle=False,
+        seed=None,
+        backend="numba",
+        on_divergence="raise",
+    ):
+        """Train in place with SGD; returns the loss history, float64 array (epochs,).
+
+        ``history[e]`` is the mean of the per-sample losses computed during epoch e, each
+        before its own update. ``batch_size``: 1 (per sample), k (mini-batches, the last
+        one may be smaller) or ``None``/``len(X)`` (full batch); each step subtracts
+        ``lr`` times the mean gradient of its batch. ``shuffle``: visit the samples in a
+        new order each epoch, drawn from ``seed`` (default: the network's seed).
+
+        If the loss or a parameter becomes NaN/inf, training stops at that epoch and the
+        network keeps the parameters it had at the start of it. With
+        ``on_divergence="raise"`` (default) a ``DivergenceError`` carrying the epoch and
+        the history so far is raised; with ``"stop"`` the shortened history is returned.
+        """
+        X, Y = self._data(X, y)
+        n = X.shape[0]
+        lr = check.positive_float(lr, "lr")
+        epochs = check.integer(epochs, "epochs", 1)
+        batch_size = n if batch_size is None else check.integer(batch_size, "batch_size", 1, n)
+        shuffle = check.flag(shuffle, "shuffle")
+        seed = check.seed(seed)
+        backend = check.choice(backend, "backend", BACKENDS)
+        on_divergence = check.choice(on_divergence, "on_divergence", ON_DIVERGENCE)
+        shuffle_seed = self._shuffle_seed(seed)
+        if backend == "reference":
+            params, history, diverged = reference.train(
+                self.spec, self._params.tolist(), X.tolist(), Y.tolist(), lr, epochs, batch_size, shuffle, shuffle_seed
+            )
+            self._params[:] = params
+            history = np.array(history + [np.nan] * (epochs - len(history)))
+        else:
+            history = np.empty(epochs)
+            diverged = generic.train(
+                self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, np.uint64(shuffle_seed), history
+            )
+        if diverged >= 0:
+            if on_divergence == "raise":
+                raise DivergenceError(diverged, history[:diverged].copy())
+            return history[:diverged].copy()
+        return history
+
+    def _shuffle_seed(self, seed):
+        if seed is not None:
+            return seed
+        if self.seed is not None:
+            return self.seed
+        return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])

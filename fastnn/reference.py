@@ -1,0 +1,300 @@
+"""The oracle: a dense network in pure Python, one neuron at a time.
+
+Lists and floats only: no numpy, no numba, and nothing from ``fastnn.kernels``. It is slow
+on purpose and written so that each line can be checked by hand against the chain rule,
+as the seed documents do. Every kernel is tested against it, and every benchmark uses it
+as the baseline.
+
+Conventions (shared with the kernels through ``fastnn.spec``, nothing else):
+
+* ``params`` is a flat list laid out as ``Spec`` describes; ``W_l[i][j]`` is
+  ``params[w_offset + i * n_out + j]``.
+* A neuron's net input is ``z_j = (x_0 W[0][j] + x_1 W[1][j] + ...) + b_j``, summed left
+  to right, then ``a_j = f(z_j)``.
+* The per-sample loss compares the output ``yhat`` with the target row ``y``; a batch loss
+  is the mean of per-sample losses, a batch gradient the mean of per-sample gradients.
+* ``relu'(0) = 0``, as in the seeds' ``activation_ReLu_partial_derivative``.
+"""
+from __future__ import annotations
+
+import math
+
+from .spec import CLIP, Spec
+
+_MASK64 = (1 << 64) - 1
+
+
+# ---------------------------------------------------------------- activations
+
+
+def sigmoid(z):
+    # Two branches so that exp never sees a large positive argument (no overflow).
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def activate(name, z):
+    """f(z) for one neuron of an element-wise activation."""
+    if name == "linear":
+        return z
+    if name == "relu":
+        return z if z > 0.0 else 0.0
+    if name == "sigmoid":
+        return sigmoid(z)
+    if name == "tanh":
+        return math.tanh(z)
+    if name == "gaussian":
+        return math.exp(-(z * z))
+    raise ValueError(f"not an element-wise activation: {name!r}")
+
+
+def derivative(name, z, a):
+    """f'(z) for one neuron, given its net input z and its output a = f(z)."""
+    if name == "linear":
+        return 1.0
+    if name == "relu":
+        return 1.0 if z > 0.0 else 0.0
+    if name == "sigmoid":
+        return a * (1.0 - a)
+    if name == "tanh":
+        return 1.0 - a * a
+    if name == "gaussian":
+        return -2.0 * z * a
+    raise ValueError(f"not an element-wise activation: {name!r}")
+
+
+def softmax(zs):
+    biggest = zs[0]
+    for z in zs[1:]:
+        if z > biggest:
+            biggest = z
+    exps = [math.exp(z - biggest) for z in zs]
+    total = 0.0
+    for e in exps:
+        total += e
+    return [e / total for e in exps]
+
+
+def _clip(p):
+    return min(max(p, CLIP), 1.0 - CLIP)
+
+
+# ---------------------------------------------------------------- forward
+
+
+def forward(spec: Spec, params, x):
+    """Net inputs and outputs of every layer for one sample.
+
+    Returns ``(zs, outs)``: ``zs[l]`` the net inputs of layer l, ``outs[l]`` its outputs;
+    ``outs[-1]`` is the network's prediction. The sample itself is the input of layer 0.
+    """
+    zs, outs = [], []
+    inputs = [float(v) for v in x]
+    for l in range(spec.n_layers):
+        n_in, n_out = spec.sizes[l], spec.sizes[l + 1]
+        w0, b0 = spec.weight_offset(l), spec.bias_offset(l)
+        z_layer = []
+        for j in range(n_out):
+            z = 0.0
+            for i in range(n_in):
+                z += inputs[i] * params[w0 + i * n_out + j]
+            if spec.bias:
+                z += params[b0 + j]
+            z_layer.append(z)
+        name = spec.activations[l]
+        if name == "softmax":
+            out_layer = softmax(z_layer)
+        else:
+            out_layer = [activate(name, z) for z in z_layer]
+        zs.append(z_layer)
+        outs.append(out_layer)
+        inputs = out_layer
+    return zs, outs
+
+
+def predict(spec: Spec, params, X):
+    """Predictions (list of rows) for every sample of X (list of rows)."""
+    return [forward(spec, params, x)[1][-1] for x in X]
+
+
+# ---------------------------------------------------------------- loss
+
+
+def sample_loss(spec: Spec, yhat, y):
+    """Per-sample loss of prediction ``yhat`` against target row ``y``."""
+    n_out = len(yhat)
+    loss = spec.loss
+    total = 0.0
+    if loss in ("squared_error", "half_squared_error", "mse"):
+        for j in range(n_out):
+            diff = yhat[j] - y[j]
+            total += diff * diff
+        if loss == "half_squared_error":
+            return 0.5 * total
+        if loss == "mse":
+            return total / n_out
+        return total
+    if loss == "binary_cross_entropy":
+        for j in range(n_out):
+            p = _clip(yhat[j])
+            total += -(y[j] * math.log(p) + (1.0 - y[j]) * math.log(1.0 - p))
+        return total / n_out
+    if loss == "categorical_cross_entropy":
+        # nnfs: -log of the (clipped) probability given to the true class.
+        for j in range(n_out):
+            total += _clip(yhat[j]) * y[j]
+        return -math.log(total)
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+def _dloss_dyhat(spec: Spec, yhat, y):
+    """dL/dyhat_j for each output j."""
+    n_out = len(yhat)
+    if spec.loss == "squared_error":  # L = sum (yhat - y)^2
+        return [2.0 * (yhat[j] - y[j]) for j in range(n_out)]
+    if spec.loss == "half_squared_error":  # L = 1/2 sum (yhat - y)^2
+        return [yhat[j] - y[j] for j in range(n_out)]
+    if spec.loss == "mse":  # L = 1/n sum (yhat - y)^2
+        return [2.0 * (yhat[j] - y[j]) / n_out for j in range(n_out)]
+    if spec.loss == "binary_cross_entropy":  # nnfs: evaluated at the clipped prediction
+        grads = []
+        for j in range(n_out):
+            p = _clip(yhat[j])
+            grads.append((-(y[j] / p) + (1.0 - y[j]) / (1.0 - p)) / n_out)
+        return grads
+    raise ValueError(f"no separate dL/dyhat for loss {spec.loss!r}")
+
+
+def output_delta(spec: Spec, z_out, yhat, y):
+    """dL/dz for each output neuron (the error signal that backpropagation starts from)."""
+    n_out = len(yhat)
+    name = spec.activations[-1]
+    if spec.loss == "categorical_cross_entropy":
+        # softmax + cross-entropy: dL/dz_k = sum_j (-y_j / yhat_j) * yhat_j (delta_jk - yhat_k)
+        #                                   = yhat_k * sum_j y_j - y_k = yhat_k - y_k
+        return [yhat[k] - y[k] for k in range(n_out)]
+    if spec.loss == "binary_cross_entropy" and name == "sigmoid":
+        # dL/dyhat * sigmoid' = (yhat - y) / (yhat (1 - yhat)) / n * yhat (1 - yhat)
+        return [(yhat[k] - y[k]) / n_out for k in range(n_out)]
+    grads = _dloss_dyhat(spec, yhat, y)
+    if name == "softmax":
+        # Jacobian of softmax: d yhat_j / d z_k = yhat_j (delta_jk - yhat_k)
+        weighted = 0.0
+        for j in range(n_out):
+            weighted += grads[j] * yhat[j]
+        return [yhat[k] * (grads[k] - weighted) for k in range(n_out)]
+    return [grads[k] * derivative(name, z_out[k], yhat[k]) for k in range(n_out)]
+
+
+def sample_gradient(spec: Spec, params, x, y):
+    """Loss and gradient (flat list, same layout as params) for one sample."""
+    zs, outs = forward(spec, params, x)
+    loss = sample_loss(spec, outs[-1], y)
+    grad = [0.0] * spec.n_params
+    delta = output_delta(spec, zs[-1], outs[-1], y)
+    for l in range(spec.n_layers - 1, -1, -1):
+        n_in, n_out = spec.sizes[l], spec.sizes[l + 1]
+        w0, b0 = spec.weight_offset(l), spec.bias_offset(l)
+        inputs = [float(v) for v in x] if l == 0 else outs[l - 1]
+        # dL/dW[i][j] = dL/dz_j * dz_j/dW[i][j] = delta_j * input_i;  dL/db_j = delta_j
+        for i in range(n_in):
+            for j in range(n_out):
+                grad[w0 + i * n_out + j] = inputs[i] * delta[j]
+        if spec.bias:
+            for j in range(n_out):
+                grad[b0 + j] = delta[j]
+        if l == 0:
+            break
+        # dL/dz_i of the layer below = f'(z_i) * sum_j dL/dz_j * W[i][j]
+        below = []
+        name = spec.activations[l - 1]
+        for i in range(n_in):
+            total = 0.0
+            for j in range(n_out):
+                total += params[w0 + i * n_out + j] * delta[j]
+            below.append(total * derivative(name, zs[l - 1][i], outs[l - 1][i]))
+        delta = below
+    return loss, grad
+
+
+def loss(spec: Spec, params, X, Y):
+    """Mean per-sample loss over the data set."""
+    total = 0.0
+    for x, y in zip(X, Y):
+        total += sample_loss(spec, forward(spec, params, x)[1][-1], y)
+    return total / len(X)
+
+
+def gradient(spec: Spec, params, X, Y):
+    """Gradient of the mean loss: the sum of per-sample gradients, divided by n."""
+    total = [0.0] * spec.n_params
+    for x, y in zip(X, Y):
+        _, grad = sample_gradient(spec, params, x, y)
+        for p in range(spec.n_params):
+            total[p] += grad[p]
+    return [g / len(X) for g in total]
+
+
+# ---------------------------------------------------------------- training
+
+
+def splitmix64(state):
+    """One step of SplitMix64: returns (new_state, 64-bit random integer)."""
+    state = (state + 0x9E3779B97F4A7C15) & _MASK64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return state, z ^ (z >> 31)
+
+
+def shuffled(n, state):
+    """Fisher-Yates permutation of range(n) driven by SplitMix64; returns (order, state)."""
+    order = list(range(n))
+    for i in range(n - 1, 0, -1):
+        state, r = splitmix64(state)
+        j = r % (i + 1)
+        order[i], order[j] = order[j], order[i]
+    return order, state
+
+
+def train(spec: Spec, params, X, Y, lr, epochs, batch_size=1, shuffle=False, seed=0):
+    """SGD: per sample (batch_size=1), mini-batch, or full batch (batch_size=len(X)).
+
+    Each step moves every parameter by ``-lr * (mean gradient of its batch)``; the last
+    batch of an epoch may be smaller. With ``shuffle`` each epoch visits the samples in a
+    fresh Fisher-Yates order from SplitMix64 seeded with ``seed``.
+
+    Returns ``(params, history, diverged_epoch)``: ``history[e]`` is the mean of the
+    per-sample losses of epoch e, each computed before its own update. If an epoch ends
+    with a non-finite loss or parameter, training stops: ``params`` are those at the start
+    of that epoch (the last finite ones), ``history`` stops before it, and
+    ``diverged_epoch`` is its index (-1 when training finished).
+    """
+    params = [float(p) for p in params]
+    n = len(X)
+    history = []
+    state = seed & _MASK64
+    for epoch in range(epochs):
+        if shuffle:
+            order, state = shuffled(n, state)
+        else:
+            order = list(range(n))
+        start_params = params[:]
+        epoch_loss = 0.0
+        for start in range(0, n, batch_size):
+            batch = order[start : start + batch_size]
+            grad_sum = [0.0] * spec.n_params
+            for i in batch:
+                sample_l, grad = sample_gradient(spec, params, X[i], Y[i])
+                epoch_loss += sample_l
+                for p in range(spec.n_params):
+                    grad_sum[p] += grad[p]
+            for p in range(spec.n_params):
+                params[p] -= lr * (grad_sum[p] / len(batch))
+        mean_loss = epoch_loss / n
+        if not math.isfinite(mean_loss) or not all(math.isfinite(p) for p in params):
+            return start_params, history, epoch
+        history.append(mean_loss)
+    return params, history, -1
