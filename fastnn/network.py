@@ -9,7 +9,9 @@ from .errors import DivergenceError
 from .kernels import generic
 from .spec import INITS, Spec
 
-BACKENDS = ("numba", "reference")
+# "numba": the fastest kernel for the network (specialised when available, else generic);
+# "generic": the generic numba loops only; "reference": the pure-Python oracle.
+BACKENDS = ("numba", "generic", "reference")
 ON_DIVERGENCE = ("raise", "stop")
 
 

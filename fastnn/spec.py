@@ -134,8 +134,13 @@ class Spec:
         """Offset of layer's biases in params, or -1 when the network has no biases."""
         return self._offsets[layer][1]
 
-    @property
-    def _offsets(self):
+    def __post_init__(self):
+        # Derived once: the reference reads these in its innermost loops.
+        offsets, at = self._compute_offsets()
+        object.__setattr__(self, "_offsets", offsets)
+        object.__setattr__(self, "n_params", at)
+
+    def _compute_offsets(self):
         offsets, at = [], 0
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
             w = at
@@ -144,11 +149,7 @@ class Spec:
             if self.bias:
                 at += n_out
             offsets.append((w, b))
-        return offsets
-
-    @property
-    def n_params(self):
-        return sum(i * o + (o if self.bias else 0) for i, o in zip(self.sizes[:-1], self.sizes[1:]))
+        return offsets, at
 
     @property
     def loss_code(self):

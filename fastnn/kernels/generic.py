@@ -39,9 +39,10 @@ from ..spec import (
 from .rng import shuffle_order
 
 _KW = dict(cache=True, nogil=True, error_model="numpy")
+_INLINE = dict(_KW, inline="always")
 
 
-@njit(**_KW)
+@njit(**_INLINE)
 def sigmoid(z):
     # Two branches so that exp never sees a large positive argument (no overflow).
     if z >= 0.0:
@@ -50,7 +51,7 @@ def sigmoid(z):
     return e / (1.0 + e)
 
 
-@njit(**_KW)
+@njit(**_INLINE)
 def activate(code, z):
     if code == RELU:
         return z if z > 0.0 else 0.0
@@ -63,7 +64,7 @@ def activate(code, z):
     return z
 
 
-@njit(**_KW)
+@njit(**_INLINE)
 def derivative(code, z, a):
     if code == RELU:
         return 1.0 if z > 0.0 else 0.0
@@ -76,16 +77,16 @@ def derivative(code, z, a):
     return 1.0
 
 
-@njit(**_KW)
+@njit(**_INLINE)
 def clip(p):
     return min(max(p, CLIP), 1.0 - CLIP)
 
 
-@njit(**_KW)
-def forward(params, layout, x, z, a):
-    """One sample through the network; the prediction ends in a[-n_out:]."""
-    for i in range(x.shape[0]):
-        a[i] = x[i]
+@njit(**_INLINE)
+def forward(params, layout, X, s, z, a):
+    """Sample X[s] through the network; the prediction ends in a[-n_out:]."""
+    for i in range(X.shape[1]):
+        a[i] = X[s, i]
     for l in range(layout[0]):
         r = HEADER + ROW * l
         n_in, n_out, w, b = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
@@ -119,21 +120,21 @@ def forward(params, layout, x, z, a):
                 a[u + j] = activate(code, z[u + j])
 
 
-@njit(**_KW)
-def sample_loss(loss, a, u, n_out, y):
+@njit(**_INLINE)
+def sample_loss(loss, a, u, n_out, Y, s):
     """Per-sample loss of the prediction a[u:u+n_out] against target row y."""
     total = 0.0
     if loss == BINARY_CROSS_ENTROPY:
         for j in range(n_out):
             p = clip(a[u + j])
-            total += -(y[j] * np.log(p) + (1.0 - y[j]) * np.log(1.0 - p))
+            total += -(Y[s, j] * np.log(p) + (1.0 - Y[s, j]) * np.log(1.0 - p))
         return total / n_out
     if loss == CATEGORICAL_CROSS_ENTROPY:
         for j in range(n_out):
-            total += clip(a[u + j]) * y[j]
+            total += clip(a[u + j]) * Y[s, j]
         return -np.log(total)
     for j in range(n_out):
-        diff = a[u + j] - y[j]
+        diff = a[u + j] - Y[s, j]
         total += diff * diff
     if loss == HALF_SQUARED_ERROR:
         return 0.5 * total
@@ -142,27 +143,27 @@ def sample_loss(loss, a, u, n_out, y):
     return total
 
 
-@njit(**_KW)
-def output_delta(loss, code, z, a, d, u, n_out, y):
+@njit(**_INLINE)
+def output_delta(loss, code, z, a, d, u, n_out, Y, s):
     """dL/dz of every output neuron into d[u:u+n_out] (see reference.output_delta)."""
     if loss == CATEGORICAL_CROSS_ENTROPY:
         for k in range(n_out):
-            d[u + k] = a[u + k] - y[k]
+            d[u + k] = a[u + k] - Y[s, k]
         return
     if loss == BINARY_CROSS_ENTROPY and code == SIGMOID:
         for k in range(n_out):
-            d[u + k] = (a[u + k] - y[k]) / n_out
+            d[u + k] = (a[u + k] - Y[s, k]) / n_out
         return
     for k in range(n_out):  # dL/dyhat first
         if loss == SQUARED_ERROR:
-            d[u + k] = 2.0 * (a[u + k] - y[k])
+            d[u + k] = 2.0 * (a[u + k] - Y[s, k])
         elif loss == HALF_SQUARED_ERROR:
-            d[u + k] = a[u + k] - y[k]
+            d[u + k] = a[u + k] - Y[s, k]
         elif loss == MSE:
-            d[u + k] = 2.0 * (a[u + k] - y[k]) / n_out
+            d[u + k] = 2.0 * (a[u + k] - Y[s, k]) / n_out
         else:
             p = clip(a[u + k])
-            d[u + k] = (-(y[k] / p) + (1.0 - y[k]) / (1.0 - p)) / n_out
+            d[u + k] = (-(Y[s, k] / p) + (1.0 - Y[s, k]) / (1.0 - p)) / n_out
     if code == SOFTMAX:
         weighted = 0.0
         for j in range(n_out):
@@ -174,8 +175,8 @@ def output_delta(loss, code, z, a, d, u, n_out, y):
             d[u + k] = d[u + k] * derivative(code, z[u + k], a[u + k])
 
 
-@njit(**_KW)
-def backward(params, layout, y, z, a, d, grad, lr, fused):
+@njit(**_INLINE)
+def backward(params, layout, Y, s, z, a, d, grad, lr, fused):
     """Backpropagate one sample whose forward pass is in z, a.
 
     ``fused``: apply ``params -= lr * gradient`` layer by layer (per-sample SGD; each
@@ -184,7 +185,7 @@ def backward(params, layout, y, z, a, d, grad, lr, fused):
     """
     n_layers = layout[0]
     r = HEADER + ROW * (n_layers - 1)
-    output_delta(layout[1], layout[r + ACT], z, a, d, layout[r + UNIT_OFF], layout[r + N_OUT], y)
+    output_delta(layout[1], layout[r + ACT], z, a, d, layout[r + UNIT_OFF], layout[r + N_OUT], Y, s)
     for l in range(n_layers - 1, -1, -1):
         r = HEADER + ROW * l
         n_in, n_out, w, b = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
@@ -216,13 +217,13 @@ def backward(params, layout, y, z, a, d, grad, lr, fused):
                     grad[b + j] += d[u + j]
 
 
-@njit(**_KW)
+@njit(**_INLINE)
 def _buffers(layout):
     units = layout[3]
     return np.empty(units), np.empty(units), np.empty(units)
 
 
-@njit(**_KW)
+@njit(**_INLINE)
 def _output(layout):
     r = HEADER + ROW * (layout[0] - 1)
     return layout[r + UNIT_OFF], layout[r + N_OUT]
@@ -234,7 +235,7 @@ def predict(params, layout, X, out):
     z, a, _ = _buffers(layout)
     u, n_out = _output(layout)
     for s in range(X.shape[0]):
-        forward(params, layout, X[s], z, a)
+        forward(params, layout, X, s, z, a)
         for j in range(n_out):
             out[s, j] = a[u + j]
 
@@ -246,8 +247,8 @@ def mean_loss(params, layout, X, Y):
     u, n_out = _output(layout)
     total = 0.0
     for s in range(X.shape[0]):
-        forward(params, layout, X[s], z, a)
-        total += sample_loss(layout[1], a, u, n_out, Y[s])
+        forward(params, layout, X, s, z, a)
+        total += sample_loss(layout[1], a, u, n_out, Y, s)
     return total / X.shape[0]
 
 
@@ -259,9 +260,9 @@ def mean_gradient(params, layout, X, Y, grad):
     grad[:] = 0.0
     total = 0.0
     for s in range(X.shape[0]):
-        forward(params, layout, X[s], z, a)
-        total += sample_loss(layout[1], a, u, n_out, Y[s])
-        backward(params, layout, Y[s], z, a, d, grad, 0.0, False)
+        forward(params, layout, X, s, z, a)
+        total += sample_loss(layout[1], a, u, n_out, Y, s)
+        backward(params, layout, Y, s, z, a, d, grad, 0.0, False)
     n = X.shape[0]
     for p in range(grad.shape[0]):
         grad[p] = grad[p] / n
@@ -300,16 +301,16 @@ def train(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, history):
             stop = min(start + batch_size, n)
             if batch_size == 1:
                 s = order[start]
-                forward(params, layout, X[s], z, a)
-                epoch_loss += sample_loss(loss, a, u, n_out, Y[s])
-                backward(params, layout, Y[s], z, a, d, grad, lr, True)
+                forward(params, layout, X, s, z, a)
+                epoch_loss += sample_loss(loss, a, u, n_out, Y, s)
+                backward(params, layout, Y, s, z, a, d, grad, lr, True)
             else:
                 grad[:] = 0.0
                 for k in range(start, stop):
                     s = order[k]
-                    forward(params, layout, X[s], z, a)
-                    epoch_loss += sample_loss(loss, a, u, n_out, Y[s])
-                    backward(params, layout, Y[s], z, a, d, grad, lr, False)
+                    forward(params, layout, X, s, z, a)
+                    epoch_loss += sample_loss(loss, a, u, n_out, Y, s)
+                    backward(params, layout, Y, s, z, a, d, grad, lr, False)
                 m = stop - start
                 for p in range(params.shape[0]):
                     params[p] -= lr * (grad[p] / m)
