@@ -43,6 +43,13 @@ def demo(args):
     return 0
 
 
+def seeds(args):
+    """The seed walkthroughs (fastnn.walkthrough): exit status 0 when kernel = reference."""
+    from . import walkthrough
+
+    return walkthrough.run(args.seed, args.plot)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="fastnn", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -50,6 +57,10 @@ def build_parser():
     p.add_argument("--epochs", type=int, default=SEED000_EPOCHS)
     p.add_argument("--data-seed", type=int, default=0)
     p.set_defaults(func=demo)
+    p = sub.add_parser("seeds", help="the seed documents' numbers recomputed: kernel, reference, verdict")
+    p.add_argument("seed", nargs="*", help="seed numbers (000 .. 004); default: all")
+    p.add_argument("--plot", metavar="DIR", help="also write the seeds' PNG plots into DIR")
+    p.set_defaults(func=seeds)
     return parser
 
 
