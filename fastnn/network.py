@@ -6,7 +6,7 @@ import numpy as np
 from . import reference
 from . import validation as check
 from .errors import DivergenceError
-from .kernels import generic
+from .kernels import generic_kernel, specialized
 from .spec import INITS, Spec
 
 # "numba": the fastest kernel for the network (specialised when available, else generic);
@@ -53,6 +53,7 @@ class Network:
             self.init = "array"
             self._params = check.params(init, self.spec)
         self._layout = self.spec.layout()
+        self._dims = np.array(self.spec.sizes, dtype=np.int64)
 
     # ------------------------------------------------------------ parameters
 
@@ -122,7 +123,7 @@ class Network:
         if check.choice(backend, "backend", BACKENDS) == "reference":
             return np.array(reference.predict(self.spec, self._params.tolist(), X.tolist()))
         out = np.empty((X.shape[0], self.spec.n_outputs))
-        generic.predict(self._params, self._layout, X, out)
+        generic_kernel("predict")(self._params, self._layout, X, out)
         return out
 
     def loss(self, X, y, backend="numba"):
@@ -130,7 +131,7 @@ class Network:
         X, Y = self._data(X, y)
         if check.choice(backend, "backend", BACKENDS) == "reference":
             return reference.loss(self.spec, self._params.tolist(), X.tolist(), Y.tolist())
-        return float(generic.mean_loss(self._params, self._layout, X, Y))
+        return float(generic_kernel("mean_loss")(self._params, self._layout, X, Y))
 
     def gradient(self, X, y, backend="numba"):
         """Gradient of the mean loss: float64 array (n_params,), laid out like params."""
@@ -138,7 +139,7 @@ class Network:
         if check.choice(backend, "backend", BACKENDS) == "reference":
             return np.array(reference.gradient(self.spec, self._params.tolist(), X.tolist(), Y.tolist()))
         grad = np.empty(self.spec.n_params)
-        generic.mean_gradient(self._params, self._layout, X, Y, grad)
+        generic_kernel("mean_gradient")(self._params, self._layout, X, Y, grad)
         return grad
 
     def _data(self, X, y):
@@ -190,9 +191,14 @@ class Network:
             history = np.array(history + [np.nan] * (epochs - len(history)))
         else:
             history = np.empty(epochs)
-            diverged = generic.train(
-                self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, np.uint64(shuffle_seed), history
-            )
+            seed64 = np.uint64(shuffle_seed)
+            kernel = specialized.train_kernel(self.spec, batch_size > 1) if backend == "numba" else None
+            if kernel is not None:
+                diverged = kernel(self._params, X, Y, lr, epochs, batch_size, shuffle, seed64, history, self._dims)
+            else:
+                diverged = generic_kernel("train")(
+                    self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, seed64, history
+                )
         if diverged >= 0:
             if on_divergence == "raise":
                 raise DivergenceError(diverged, history[:diverged].copy())

@@ -7,9 +7,13 @@ The kernels assume clean input (validated by ``fastnn.network``): C-contiguous f
 Work buffers have one slot per unit of the network (inputs included, ``sum(sizes)``):
 ``z`` the net inputs, ``a`` the outputs (``a[:n_in]`` holds the sample), ``d`` dL/dz.
 Layer l's outputs live at ``layout`` unit offset ``u``; its inputs at ``u - n_in``.
+``wt`` (P,) holds every weight matrix transposed, (n_out, n_in) row-major at the matrix's
+own offset, so that the backward pass also runs along contiguous rows; it is updated with
+the same arithmetic as ``params`` (or re-derived after a batch step).
 
-The arithmetic follows ``fastnn.reference`` operation for operation (same summation
-order, same formulas), so the two agree to the last bits on most inputs.
+Matrix loops go through ``kernels.blocks`` (register blocks, SIMD after SLP). The
+arithmetic follows ``fastnn.reference`` operation for operation (same summation order,
+same formulas), so the two agree to the last bit on ordinary inputs.
 """
 import numpy as np
 from numba import njit
@@ -36,9 +40,12 @@ from ..spec import (
     UNIT_OFF,
     W_OFF,
 )
+from .blocks import accumulate, dot, step
 from .rng import shuffle_order
 
 _KW = dict(cache=True, nogil=True, error_model="numpy")
+# The per-sample functions are inlined into the kernels (numba IR level), so that no
+# array crosses a call boundary in the inner loops (each crossing costs reference counts).
 _INLINE = dict(_KW, inline="always")
 
 
@@ -65,6 +72,27 @@ def activate(code, z):
 
 
 @njit(**_INLINE)
+def activate_layer(code, z, a, u, n):
+    """a[u:u+n] = f(z[u:u+n]) for an element-wise activation: one loop per code, so that
+    the branch on the code is taken once per layer, not once per neuron."""
+    if code == RELU:
+        for j in range(u, u + n):
+            a[j] = z[j] if z[j] > 0.0 else 0.0
+    elif code == SIGMOID:
+        for j in range(u, u + n):
+            a[j] = sigmoid(z[j])
+    elif code == TANH:
+        for j in range(u, u + n):
+            a[j] = np.tanh(z[j])
+    elif code == GAUSSIAN:
+        for j in range(u, u + n):
+            a[j] = np.exp(-(z[j] * z[j]))
+    else:
+        for j in range(u, u + n):
+            a[j] = z[j]
+
+
+@njit(**_INLINE)
 def derivative(code, z, a):
     if code == RELU:
         return 1.0 if z > 0.0 else 0.0
@@ -75,6 +103,23 @@ def derivative(code, z, a):
     if code == GAUSSIAN:
         return -2.0 * z * a
     return 1.0
+
+
+@njit(**_INLINE)
+def scale_by_derivative(code, z, a, d, u, n):
+    """d[u:u+n] *= f'(z[u:u+n]), one loop per code (see activate_layer)."""
+    if code == RELU:
+        for i in range(u, u + n):
+            d[i] = d[i] * (1.0 if z[i] > 0.0 else 0.0)
+    elif code == SIGMOID:
+        for i in range(u, u + n):
+            d[i] = d[i] * (a[i] * (1.0 - a[i]))
+    elif code == TANH:
+        for i in range(u, u + n):
+            d[i] = d[i] * (1.0 - a[i] * a[i])
+    elif code == GAUSSIAN:
+        for i in range(u, u + n):
+            d[i] = d[i] * (-2.0 * z[i] * a[i])
 
 
 @njit(**_INLINE)
@@ -91,16 +136,8 @@ def forward(params, layout, X, s, z, a):
         r = HEADER + ROW * l
         n_in, n_out, w, b = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
         code, u = layout[r + ACT], layout[r + UNIT_OFF]
-        src = u - n_in
-        for j in range(n_out):
-            z[u + j] = 0.0
-        # i outer, j inner: the inner loop runs along a contiguous row of W, and each
-        # z_j still sums its inputs in the order i = 0, 1, ... as the reference does.
-        for i in range(n_in):
-            xi = a[src + i]
-            row = w + i * n_out
-            for j in range(n_out):
-                z[u + j] += xi * params[row + j]
+        # z_j = (a_0 W[0, j] + a_1 W[1, j] + ...) + b_j, in blocks of neighbouring j
+        dot(params, w, n_out, a, u - n_in, n_in, z, u, n_out)
         if b >= 0:
             for j in range(n_out):
                 z[u + j] += params[b + j]
@@ -116,8 +153,7 @@ def forward(params, layout, X, s, z, a):
             for j in range(n_out):
                 a[u + j] = a[u + j] / total
         else:
-            for j in range(n_out):
-                a[u + j] = activate(code, z[u + j])
+            activate_layer(code, z, a, u, n_out)
 
 
 @njit(**_INLINE)
@@ -176,12 +212,12 @@ def output_delta(loss, code, z, a, d, u, n_out, Y, s):
 
 
 @njit(**_INLINE)
-def backward(params, layout, Y, s, z, a, d, grad, lr, fused):
-    """Backpropagate one sample whose forward pass is in z, a.
+def backward(params, wt, layout, Y, s, z, a, d, grad, lr, fused):
+    """Backpropagate sample s, whose forward pass is in z and a.
 
-    ``fused``: apply ``params -= lr * gradient`` layer by layer (per-sample SGD; each
-    layer's W is used for the layer below's error before it is updated). Otherwise add
-    the sample's gradient into ``grad``.
+    ``fused``: per-sample SGD, ``params -= lr * gradient`` (and the same on ``wt``) layer
+    by layer, each layer's weights used for the layer below's error before they change.
+    Otherwise the sample's gradient is added into ``grad``.
     """
     n_layers = layout[0]
     r = HEADER + ROW * (n_layers - 1)
@@ -192,29 +228,32 @@ def backward(params, layout, Y, s, z, a, d, grad, lr, fused):
         u = layout[r + UNIT_OFF]
         src = u - n_in
         if l > 0:
-            below = layout[HEADER + ROW * (l - 1) + ACT]
-            for i in range(n_in):
-                row = w + i * n_out
-                total = 0.0
-                for j in range(n_out):
-                    total += params[row + j] * d[u + j]
-                d[src + i] = total * derivative(below, z[src + i], a[src + i])
-        for i in range(n_in):
-            ai = a[src + i]
-            row = w + i * n_out
-            if fused:
-                for j in range(n_out):
-                    params[row + j] -= lr * (ai * d[u + j])
-            else:
-                for j in range(n_out):
-                    grad[row + j] += ai * d[u + j]
-        if b >= 0:
-            if fused:
+            # d_below[i] = f'(z_i) * (W[i, 0] d_0 + W[i, 1] d_1 + ...), from rows of W^T
+            dot(wt, w, n_in, d, u, n_out, d, src, n_in)
+            scale_by_derivative(layout[HEADER + ROW * (l - 1) + ACT], z, a, d, src, n_in)
+        if fused:
+            step(params, w, n_out, a, src, n_in, d, u, n_out, lr)
+            if l > 0:
+                step(wt, w, n_in, d, u, n_out, a, src, n_in, lr)
+            if b >= 0:
                 for j in range(n_out):
                     params[b + j] -= lr * d[u + j]
-            else:
+        else:
+            accumulate(grad, w, n_out, a, src, n_in, d, u, n_out)
+            if b >= 0:
                 for j in range(n_out):
                     grad[b + j] += d[u + j]
+
+
+@njit(**_KW)
+def transpose(params, layout, wt):
+    """wt[W_l^T] = params[W_l] for every layer that passes an error further down."""
+    for l in range(1, layout[0]):
+        r = HEADER + ROW * l
+        n_in, n_out, w = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF]
+        for i in range(n_in):
+            for j in range(n_out):
+                wt[w + j * n_in + i] = params[w + i * n_out + j]
 
 
 @njit(**_INLINE)
@@ -257,12 +296,14 @@ def mean_gradient(params, layout, X, Y, grad):
     """Gradient of the mean loss into grad (P,); returns the mean loss."""
     z, a, d = _buffers(layout)
     u, n_out = _output(layout)
+    wt = np.empty(params.shape[0])
+    transpose(params, layout, wt)
     grad[:] = 0.0
     total = 0.0
     for s in range(X.shape[0]):
         forward(params, layout, X, s, z, a)
         total += sample_loss(layout[1], a, u, n_out, Y, s)
-        backward(params, layout, Y, s, z, a, d, grad, 0.0, False)
+        backward(params, wt, layout, Y, s, z, a, d, grad, 0.0, False)
     n = X.shape[0]
     for p in range(grad.shape[0]):
         grad[p] = grad[p] / n
@@ -290,6 +331,8 @@ def train(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, history):
     u, n_out = _output(layout)
     loss = layout[1]
     grad = np.empty(params.shape[0])
+    wt = np.empty(params.shape[0])
+    transpose(params, layout, wt)
     start_params = np.empty(params.shape[0])
     order = np.empty(n, dtype=np.int64)
     state = np.uint64(seed)
@@ -303,17 +346,18 @@ def train(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, history):
                 s = order[start]
                 forward(params, layout, X, s, z, a)
                 epoch_loss += sample_loss(loss, a, u, n_out, Y, s)
-                backward(params, layout, Y, s, z, a, d, grad, lr, True)
+                backward(params, wt, layout, Y, s, z, a, d, grad, lr, True)
             else:
                 grad[:] = 0.0
                 for k in range(start, stop):
                     s = order[k]
                     forward(params, layout, X, s, z, a)
                     epoch_loss += sample_loss(loss, a, u, n_out, Y, s)
-                    backward(params, layout, Y, s, z, a, d, grad, lr, False)
+                    backward(params, wt, layout, Y, s, z, a, d, grad, lr, False)
                 m = stop - start
                 for p in range(params.shape[0]):
                     params[p] -= lr * (grad[p] / m)
+                transpose(params, layout, wt)
         epoch_mean = epoch_loss / n
         if not (np.isfinite(epoch_mean) and all_finite(params)):
             params[:] = start_params
@@ -321,3 +365,13 @@ def train(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, history):
             return e
         history[e] = epoch_mean
     return -1
+
+
+# Argument types the wrappers pass (see kernels.compiler.compiled).
+_P, _L, _M = "float64[::1]", "int64[::1]", "float64[:, ::1]"
+SIGNATURES = {
+    "predict": f"void({_P}, {_L}, {_M}, {_M})",
+    "mean_loss": f"float64({_P}, {_L}, {_M}, {_M})",
+    "mean_gradient": f"float64({_P}, {_L}, {_M}, {_M}, {_P})",
+    "train": f"int64({_P}, {_L}, {_M}, {_M}, float64, int64, int64, boolean, uint64, {_P})",
+}

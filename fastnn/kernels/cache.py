@@ -1,0 +1,118 @@
+"""Where generated kernels live, and how they are loaded.
+
+A generated module is written to ``<cache dir>/k_<hash>.py`` (the hash covers the whole
+source text) and imported from there; numba then caches its machine code in the
+``__pycache__`` folder beside it, so a network shape compiles once per machine.
+
+* ``FASTNN_CACHE_DIR``: the cache folder (default: ``$XDG_CACHE_HOME/fastnn`` or
+  ``~/.cache/fastnn``; if that is not writable, a per-user folder in the temp dir).
+* ``FASTNN_NO_CACHE=1``: keep generated kernels in memory only (compiled in every process).
+
+Two processes may generate the same kernel at once: each writes its own temporary file
+and renames it into place, so readers only ever see complete files, and the contents are
+identical anyway. A source file whose text does not match its hash (truncated or edited)
+is rewritten before use.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+import threading
+
+from .compiler import compiled
+
+_memory = {}
+_lock = threading.Lock()
+
+
+def disabled():
+    return os.environ.get("FASTNN_NO_CACHE", "").strip() not in ("", "0", "false", "False", "no")
+
+
+def cache_dir():
+    """The writable cache folder, created if needed, or None if none can be had."""
+    candidates = []
+    if os.environ.get("FASTNN_CACHE_DIR"):
+        candidates.append(os.environ["FASTNN_CACHE_DIR"])
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        candidates.append(os.path.join(base, "fastnn"))
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    candidates.append(os.path.join(tempfile.gettempdir(), f"fastnn-cache-{uid}"))
+    for path in candidates:
+        try:
+            os.makedirs(path, exist_ok=True)
+            if os.access(path, os.W_OK | os.X_OK):
+                return path
+        except OSError:
+            continue
+    return None
+
+
+def _digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _write_atomically(path, text):
+    folder = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".py")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def load(source_text, name, signature):
+    """Function ``name`` of generated module text, compiled for ``signature`` (memoised).
+
+    Loads the machine code from numba's cache when it is there, else compiles it.
+    """
+    key = _digest(source_text)
+    with _lock:
+        module = _memory.get(key)
+        if module is None:
+            folder = None if disabled() else cache_dir()
+            module = _from_memory(source_text, key) if folder is None else _from_file(source_text, key, folder)
+            _memory[key] = module
+        return compiled(getattr(module, name), signature)
+
+
+def _from_memory(source_text, key):
+    module = type(sys)(f"fastnn_generated_{key}")
+    module.CACHE = False
+    exec(compile(source_text, f"<fastnn generated {key}>", "exec"), module.__dict__)
+    return module
+
+
+def _from_file(source_text, key, folder):
+    text = "CACHE = True\n" + source_text
+    path = os.path.join(folder, f"k_{key}.py")
+    if _read(path) != text:
+        _write_atomically(path, text)
+    module_name = f"fastnn_generated_{key}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception:
+        del sys.modules[module_name]
+        raise
+    return module

@@ -1,0 +1,39 @@
+"""Compiling kernels: explicit signatures, with LLVM's SLP vectoriser switched on."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from numba.core import config as numba_config
+from numba.core.compiler_lock import global_compiler_lock
+
+
+@contextmanager
+def slp_vectorizer():
+    """Compile with LLVM's SLP vectoriser on (numba leaves it off by default).
+
+    fastnn's kernels keep blocks of independent scalar accumulators (kernels.blocks, the
+    generated scalar kernels); SLP packs them into SIMD registers. It only groups
+    identical per-lane operations, so results are unchanged. Holding numba's compiler lock
+    keeps other compilations out of the window.
+    """
+    with global_compiler_lock:
+        saved = numba_config.SLP_VECTORIZE
+        numba_config.SLP_VECTORIZE = 1
+        try:
+            yield
+        finally:
+            numba_config.SLP_VECTORIZE = saved
+
+
+def compiled(dispatcher, signature):
+    """``dispatcher`` compiled (or loaded from numba's cache) for ``signature`` only.
+
+    Later calls with other argument types raise TypeError instead of silently compiling
+    a second, unvectorised version: the wrappers always pass exactly these types.
+    """
+    if not dispatcher.signatures:
+        with slp_vectorizer():
+            if not dispatcher.signatures:
+                dispatcher.compile(signature)
+                dispatcher.disable_compile()
+    return dispatcher
