@@ -1,0 +1,237 @@
+"""Turn pytest-benchmark's ``--benchmark-json`` output into bench/RESULTS.md.
+
+    python bench/report.py BENCH.json [RESULTS.md]
+
+One table per case: each implementation's median time per step (a step is one sample's
+forward pass, backward pass and update), its ratio to fastnn's numba backend and its
+speed-up over the pure-Python reference; then the start-up figures (compile time with
+an empty cache, cold start with a warm one), the machine, the versions and the date.
+All ratios come from one run on one machine: absolute times drift on shared machines,
+ratios measured together much less.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+BASELINE, REFERENCE = "numba", "reference"
+
+
+def _registry():
+    try:
+        from bench import cases
+
+        return cases
+    except Exception:  # noqa: BLE001 - the report still works from the JSON alone
+        return None
+
+
+def _ns(value):
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def _ratio(value):
+    if value >= 100:
+        return f"{value:,.0f}x"
+    if value >= 10:
+        return f"{value:.1f}x"
+    return f"{value:.2f}x"
+
+
+def _compare(times, label):
+    """'3.1x faster than X' when X takes ``times`` fastnn's time, or '1.2x slower than X'."""
+    if times >= 1:
+        return f"{_ratio(times)} faster than {label}"
+    return f"{_ratio(1 / times)} slower than {label}"
+
+
+def _seconds(value):
+    return f"{value:.2f} s" if value >= 0.1 else f"{value * 1e3:.1f} ms"
+
+
+def collect(data):
+    """{case: {impl: row}} and the start-up benchmarks, from the JSON."""
+    by_case, startup = {}, {}
+    for bench in data["benchmarks"]:
+        info = bench.get("extra_info", {})
+        stats = bench["stats"]
+        if "case" in info:
+            steps = info["steps"]
+            row = dict(
+                info,
+                ns_median=stats["median"] / steps * 1e9,
+                ns_min=stats["min"] / steps * 1e9,
+                ns_iqr=stats["iqr"] / steps * 1e9,
+                rounds=stats["rounds"],
+            )
+            by_case.setdefault(info["case"], {})[info["impl"]] = row
+        elif "kind" in info:
+            startup[info["kind"]] = dict(info, median_s=stats["median"], min_s=stats["min"], rounds=stats["rounds"])
+    return by_case, startup
+
+
+def case_table(name, rows, registry):
+    """Markdown lines for one case."""
+    out = []
+    first = next(iter(rows.values()))
+    out.append(f"### {first.get('case_title', name)} (`{name}`)")
+    out.append("")
+    out.append(first.get("case_description", ""))
+    out.append("")
+    order = list(registry.IMPLS) if registry else sorted(rows)
+    impls = [i for i in order if i in rows] + [i for i in rows if i not in order]
+    base = rows.get(BASELINE, {}).get("ns_median")
+    ref = rows.get(REFERENCE, {}).get("ns_median")
+    out.append("| implementation | ns per step (median) | min | epochs x samples per call | rounds | time / numba | speed-up over reference |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    for impl in impls:
+        row = rows[impl]
+        t = row["ns_median"]
+        steps = row["steps"]
+        per_call = f"{row['epochs']:,} x {steps // row['epochs']:,}"
+        vs_base = _ratio(t / base) if base else "n/a"
+        vs_ref = _ratio(ref / t) if ref else "n/a"
+        title = row.get("impl_title", impl)
+        label = f"**{title}**" if impl == BASELINE else title
+        out.append(
+            f"| {label} | {_ns(t)} | {_ns(row['ns_min'])} | {per_call} | {row['rounds']} | {vs_base} | {vs_ref} |"
+        )
+    missing = []
+    if registry:
+        case = registry.CASES.get(name)
+        missing = [
+            i.name for i in registry.IMPLS.values() if case is not None and i.applies(case) and i.name not in rows
+        ]
+    out.append("")
+    if base:
+        facts = []
+        for other, label in (
+            (REFERENCE, "the reference"),
+            ("seed-scalar", "the seed's scalar Python"),
+            ("generic", "the generic kernel"),
+            ("handwritten", "the hand-written kernel"),
+            ("jax", "JAX"),
+            ("torch", "PyTorch"),
+        ):
+            if other in rows:
+                facts.append(_compare(rows[other]["ns_median"] / base, label))
+        out.append("fastnn numba (medians): " + "; ".join(facts) + ".")
+        out.append("")
+    if missing:
+        out.append(f"Not measured (module not installed): {', '.join(missing)}.")
+        out.append("")
+    return out
+
+
+def startup_section(startup):
+    out = ["## Start-up", ""]
+    if not startup:
+        return out + ["(not measured)", ""]
+    out.append(
+        "A fresh `python -m bench.startup`: `import fastnn`, build seed 000's network, fit it "
+        "for 1 epoch (the first fit compiles, or loads numba's cache), fit again. "
+        "Whole-process wall time (median of the rounds), then the process's own breakdown "
+        "(last round)."
+    )
+    out.append("")
+    out.append("| | process wall time | rounds | import fastnn | first fit | second fit |")
+    out.append("|---|---:|---:|---:|---:|---:|")
+    labels = dict(
+        compile="compile time (empty NUMBA_CACHE_DIR and FASTNN_CACHE_DIR)",
+        cold="cold start (caches warm)",
+    )
+    for kind in ("compile", "cold"):
+        if kind not in startup:
+            continue
+        s = startup[kind]
+        out.append(
+            f"| {labels[kind]} | {_seconds(s['median_s'])} | {s['rounds']} | {_seconds(s['import_s'])} | "
+            f"{_seconds(s['first_fit_s'])} | {_seconds(s['second_fit_s'])} |"
+        )
+    out.append("")
+    per_case = [(k, startup[k].get("first_fit_by_case_s")) for k in ("compile", "cold") if k in startup]
+    per_case = [(k, v) for k, v in per_case if v]
+    if per_case:
+        out.append(
+            "First `fit` of each case's network in one more process (after seed 000's fit there; "
+            "a new architecture's kernels are compiled, or loaded from the cache, on its first fit):"
+        )
+        out.append("")
+        cases_ = list(dict.fromkeys(c for _, v in per_case for c in v))
+        out.append("| case | " + " | ".join(labels[k] for k, _ in per_case) + " |")
+        out.append("|---|" + "---:|" * len(per_case))
+        for c in cases_:
+            out.append(f"| {c} | " + " | ".join(_seconds(v[c]) if c in v else "" for _, v in per_case) + " |")
+        out.append("")
+    return out
+
+
+def machine_section(data):
+    m = data.get("machine_info", {})
+    extra = m.get("fastnn", {})
+    versions = extra.get("versions", {})
+    cpu = extra.get("cpu_model") or m.get("cpu", {}).get("brand_raw") or m.get("processor", "?")
+    llvm = extra.get("llvm_cpu")
+    lines = ["## Machine", ""]
+    lines.append(f"- CPU: {cpu}" + (f" (LLVM target `{llvm}`)" if llvm else "") + f", {extra.get('cores', '?')} cores")
+    lines.append(f"- OS: {m.get('system', '?')} {m.get('release', '')}, {m.get('machine', '')}")
+    lines.append(f"- Python {m.get('python_version', '?')} ({m.get('python_implementation', '')})")
+    shown = ", ".join(f"{k} {v}" for k, v in versions.items() if v)
+    absent = [k for k, v in versions.items() if not v]
+    lines.append(f"- {shown}" + (f"; not installed: {', '.join(absent)}" if absent else ""))
+    commit = data.get("commit_info", {})
+    if commit.get("id"):
+        dirty = " (with uncommitted changes)" if commit.get("dirty") else ""
+        lines.append(f"- fastnn commit {commit['id'][:10]}{dirty}")
+    lines.append(f"- Date: {data.get('datetime', '?')}")
+    lines.append("")
+    return lines
+
+
+def render(data):
+    registry = _registry()
+    by_case, startup = collect(data)
+    lines = ["# fastnn benchmark results", ""]
+    lines.append(
+        "Written by `scripts/bench` (pytest-benchmark, then `bench/report.py`); do not edit by hand. "
+        "A step is one sample's forward pass, backward pass and update (for mini-batches, its "
+        "share of the batch's update), so slow implementations run fewer epochs and stay "
+        "comparable. *time / numba* is each implementation's median time per step over fastnn's "
+        "`backend=\"numba\"` (below 1: faster than fastnn); *speed-up over reference* is the "
+        "reference's time over its time. JIT compilation happens before timing and is "
+        "measured separately (start-up, below). All figures come from one run on a shared, "
+        "noisy machine: compare ratios, not absolute times across runs."
+    )
+    lines.append("")
+    lines.append("## Training: ns per step")
+    lines.append("")
+    order = list(registry.CASES) if registry else sorted(by_case)
+    for name in [c for c in order if c in by_case] + [c for c in by_case if c not in order]:
+        lines += case_table(name, by_case[name], registry)
+    lines += startup_section(startup)
+    lines += machine_section(data)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0 if argv else 2
+    data = json.loads(Path(argv[0]).read_text())
+    target = Path(argv[1]) if len(argv) > 1 else HERE / "RESULTS.md"
+    target.write_text(render(data))
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

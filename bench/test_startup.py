@@ -1,0 +1,80 @@
+"""Start-up benchmarks, each in a fresh process (``python -m bench.startup``).
+
+* compile time: empty ``NUMBA_CACHE_DIR`` and ``FASTNN_CACHE_DIR`` (new temporary
+  directories every round), so the process imports fastnn and JIT-compiles everything
+  its first fit needs (generic kernels and fastnn's generated ones alike);
+* cold start: the same with both caches warm, what a user pays in every new ``python``
+  after the first.
+
+The timed figure is the wall time of the whole process (interpreter start included); the
+process's own breakdown (import, first fit, second fit) goes to ``extra_info``. The
+timed rounds fit seed 000's network only; in timed mode one more (untimed) process per
+benchmark fits every case of bench/cases.py and records each first fit, since each
+architecture may compile its own kernels. Smoke mode runs each benchmark once.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(root):
+    """The environment with numba's and fastnn's caches under ``root``."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(root / "numba"), FASTNN_CACHE_DIR=str(root / "fastnn"))
+    env.pop("FASTNN_NO_CACHE", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
+    return env
+
+
+def _start(env, all_cases=False):
+    command = [sys.executable, "-m", "bench.startup"] + (["--all-cases"] if all_cases else [])
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _record(benchmark, figures, kind):
+    benchmark.group = "startup"
+    benchmark.extra_info.update(kind=kind, **figures)
+    assert figures["import_s"] > 0 and figures["first_fit_s"] > 0
+    # The second fit reuses what the first compiled or loaded.
+    assert figures["second_fit_s"] < max(0.5, figures["first_fit_s"])
+
+
+# Cache roots that a finished run has filled: "seed000" (seed 000's kernels) and "all"
+# (every case's). The cold-start benchmark reuses them instead of compiling again.
+_WARM = {}
+
+
+def test_compile_time(benchmark, smoke, tmp_path_factory):
+    """import fastnn + first fit of seed 000's network, nothing cached."""
+    roots = []
+
+    def fresh_caches():
+        roots.append(tmp_path_factory.mktemp("caches-empty"))
+        return (_env(roots[-1]),), {}
+
+    figures = benchmark.pedantic(_start, setup=fresh_caches, rounds=1 if smoke else 3)
+    _WARM["seed000"] = roots[-1]
+    if not smoke:
+        root = tmp_path_factory.mktemp("caches-empty")
+        figures["first_fit_by_case_s"] = _start(_env(root), all_cases=True)["first_fit_by_case_s"]
+        _WARM["all"] = root
+    _record(benchmark, figures, "compile")
+
+
+def test_cold_start(benchmark, smoke, tmp_path_factory):
+    """import fastnn + first fit of seed 000's network, numba's and fastnn's caches warm."""
+    need = "seed000" if smoke else "all"
+    if need in _WARM:
+        env = _env(_WARM[need])
+    else:
+        env = _env(tmp_path_factory.mktemp("caches-warm"))
+        _start(env, all_cases=not smoke)  # fill the caches (not timed)
+    figures = benchmark.pedantic(_start, args=(env,), rounds=1 if smoke else 5, warmup_rounds=0 if smoke else 1)
+    if not smoke:
+        figures["first_fit_by_case_s"] = _start(env, all_cases=True)["first_fit_by_case_s"]
+    _record(benchmark, figures, "cold")
