@@ -4,6 +4,7 @@ from .errors import DivergenceError
 from .gradcheck import gradcheck, numerical_gradient
 from .network import Network
 from .spec import ACTIVATIONS, INITS, LOSSES
+from .sweep import SweepResult, sweep
 
 __version__ = "0.1.0"
 
@@ -17,4 +18,6 @@ __all__ = [
     "gradcheck",
     "numerical_gradient",
     "reference",
+    "sweep",
+    "SweepResult",
 ]

@@ -1,0 +1,377 @@
+"""Sweeps: every combination of learning rate x init seed x hidden widths x batch size,
+trained together, each with its whole loss curve.
+
+Configuration k is trained exactly as ``Network(sizes_k, activation, loss, bias, init,
+seed=configs[k]["seed"]).fit(X, y, lr=configs[k]["lr"], epochs,
+batch_size=configs[k]["batch_size"], shuffle)`` would train it (shuffling seeded by the
+configuration's seed, as ``fit`` does by default), bit for bit. Configurations that share
+hidden widths and batch size form a group, trained by one kernel call with the parameters
+laid out as ``P[param, k]`` (see ``kernels.sweep_generic``).
+"""
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import validation as check
+from .kernels import sweep_generic, sweepgen
+from .kernels import cache as kernel_cache
+from .kernels import codegen
+from .kernels.compiler import compiled
+from .network import Network
+from .spec import Spec
+
+# Grids beyond either limit need allow_large=True.
+MAX_CONFIGS = 100_000
+MAX_BYTES = 2 * 2**30
+# Configurations per parallel block (lanes of the vectorised loops).
+CHUNK = 64
+# A sweep expected to take longer than this shows a progress bar (on a terminal only).
+PROGRESS_AFTER_S = 1.0
+
+_SIGNATURE = (
+    "void(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], int64, boolean, uint64[::1], "
+    "int64, int64, float64[:, ::1], int64[::1], int64[::1], float64[:, :, ::1], int64, int64[::1])"
+)
+
+
+def _kernel(spec):
+    if codegen.supports(spec):
+        return kernel_cache.load(sweepgen.source(spec), sweepgen.KERNEL, _SIGNATURE)
+    return compiled(sweep_generic.train, _SIGNATURE)
+
+
+@dataclass
+class Group:
+    """Configurations sharing one architecture and batch size.
+
+    ``indices``: their rows in ``SweepResult.configs``; ``params`` (len(indices),
+    n_params): final parameters; ``checkpoint_params`` (n_checkpoints, len(indices),
+    n_params): parameters after each checkpoint epoch.
+    """
+
+    hidden: tuple
+    batch_size: int
+    spec: Spec
+    indices: np.ndarray
+    params: np.ndarray = field(repr=False)
+    checkpoint_params: np.ndarray = field(repr=False)
+
+
+@dataclass
+class SweepResult:
+    """What a sweep produced.
+
+    ``configs``: structured array (K,), fields ``lr``, ``seed``, ``hidden`` (widths as a
+    string such as ``"32-32"``), ``batch_size``, ``group``; ``losses`` (K, epochs):
+    loss curves (``losses[k, e]`` as ``fit``'s history); ``diverged_epoch`` (K,): -1, or
+    the 0-based epoch in which configuration k's loss or parameters became non-finite (it
+    stopped there, keeping its last finite parameters; later losses are NaN);
+    ``checkpoints``: the epochs (1-based) whose parameters were kept; ``groups``.
+    """
+
+    configs: np.ndarray
+    losses: np.ndarray
+    diverged_epoch: np.ndarray
+    checkpoints: tuple
+    groups: list
+    seconds: float = 0.0
+
+    @property
+    def diverged(self):
+        return self.diverged_epoch >= 0
+
+    @property
+    def params(self):
+        """Final parameters per group: {hidden widths: array (n_configs_in_group, n_params)}."""
+        return {(g.hidden, g.batch_size): g.params for g in self.groups}
+
+    def params_of(self, k, checkpoint=None):
+        """Final parameters of configuration k, or those after checkpoint epoch ``checkpoint``."""
+        group = self.groups[self.configs["group"][k]]
+        row = int(np.searchsorted(group.indices, k))
+        if checkpoint is None:
+            return group.params[row].copy()
+        if checkpoint not in self.checkpoints:
+            raise ValueError(f"checkpoint must be one of {list(self.checkpoints)}, got {checkpoint!r}")
+        return group.checkpoint_params[self.checkpoints.index(checkpoint), row].copy()
+
+    def network(self, k, checkpoint=None):
+        """Configuration k as a Network holding its trained parameters."""
+        group = self.groups[self.configs["group"][k]]
+        spec = group.spec
+        return Network(
+            spec.sizes, list(spec.activations), spec.loss, spec.bias,
+            init=self.params_of(k, checkpoint), seed=int(self.configs["seed"][k]),
+        )
+
+    def final_losses(self, epoch=None):
+        """Loss of every configuration after ``epoch`` epochs (default: all of them)."""
+        epochs = self.losses.shape[1]
+        epoch = epochs if epoch is None else check.integer(epoch, "epoch", 1, epochs)
+        return self.losses[:, epoch - 1]
+
+    def best(self, n=10, epoch=None):
+        """The n configurations with the lowest loss at ``epoch`` (default: the last),
+        as a structured array with fields index, lr, seed, hidden, batch_size, loss.
+        Diverged configurations come last."""
+        n = check.integer(n, "n", 1)
+        loss = self.final_losses(epoch)
+        key = np.where(np.isfinite(loss), loss, np.inf)
+        order = np.argsort(key, kind="stable")[:n]
+        rows = np.empty(len(order), dtype=[("index", "i8"), ("lr", "f8"), ("seed", "u8"),
+                                           ("hidden", self.configs.dtype["hidden"]), ("batch_size", "i8"),
+                                           ("loss", "f8")])
+        for name in ("lr", "seed", "hidden", "batch_size"):
+            rows[name] = self.configs[name][order]
+        rows["index"] = order
+        rows["loss"] = loss[order]
+        return rows
+
+    def to_csv(self, path, curves=True):
+        """One row per configuration: its settings, divergence, final loss and (with
+        ``curves``) the loss of every epoch."""
+        epochs = self.losses.shape[1]
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            head = ["index", "lr", "seed", "hidden", "batch_size", "diverged_epoch", "final_loss"]
+            writer.writerow(head + ([f"loss_{e + 1}" for e in range(epochs)] if curves else []))
+            for k, row in enumerate(self.configs):
+                values = [k, repr(float(row["lr"])), int(row["seed"]), row["hidden"], int(row["batch_size"]),
+                          int(self.diverged_epoch[k]), repr(float(self.losses[k, -1]))]
+                if curves:
+                    values += [repr(float(v)) for v in self.losses[k]]
+                writer.writerow(values)
+
+    def plot(self, path, highlight=5, title=None):
+        """Loss curves of every configuration (grey), the ``highlight`` best in colour."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(9, 5.5))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        epochs = np.arange(1, self.losses.shape[1] + 1)
+        positive = self.losses[np.isfinite(self.losses) & (self.losses > 0)]
+        log = positive.size > 0 and positive.max() / positive.min() > 100
+        step = max(1, len(self.losses) // 2000)  # at most ~2000 grey curves
+        for k in range(0, len(self.losses), step):
+            ax.plot(epochs, self.losses[k], color="0.75", linewidth=0.5, alpha=0.5)
+        for rank, row in enumerate(self.best(highlight)):
+            k = row["index"]
+            ax.plot(epochs, self.losses[k], linewidth=1.8,
+                    label=f"#{rank + 1}: lr={row['lr']:.4g} seed={row['seed']} hidden={row['hidden']} "
+                          f"bs={row['batch_size']} loss={row['loss']:.4g}")
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("mean loss")
+        ax.set_title(title or f"{len(self.losses)} configurations, best {highlight} highlighted")
+        ax.legend(fontsize=7, loc="upper right")
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+
+    def __repr__(self):
+        n_div = int(self.diverged.sum())
+        return (f"SweepResult({len(self.configs)} configurations in {len(self.groups)} group(s), "
+                f"{self.losses.shape[1]} epochs, {n_div} diverged, {self.seconds:.3g} s)")
+
+
+def _values(value, name, convert):
+    """A non-empty list of unique values from one value or a sequence."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        value = [value]
+    items = [convert(v) for v in value]
+    if not items:
+        raise ValueError(f"{name} must not be empty")
+    if len(set(items)) != len(items):
+        raise ValueError(f"{name} has duplicate values: {items}")
+    return items
+
+
+def _hidden(value, depth):
+    """One hidden entry: a width for each of ``depth`` hidden layers, or a tuple of widths."""
+    if isinstance(value, (tuple, list)):
+        if not value:
+            raise ValueError("hidden entries must not be empty tuples")
+        return tuple(check.integer(v, "hidden", 1) for v in value)
+    return (check.integer(value, "hidden", 1),) * depth
+
+
+def sweep(
+    sizes_or_net,
+    X,
+    y,
+    lr,
+    seeds=(0,),
+    hidden=None,
+    batch_size=(1,),
+    epochs=100,
+    activation="relu",
+    loss="squared_error",
+    bias=True,
+    init="xavier",
+    shuffle=False,
+    checkpoints=(),
+    progress=True,
+    allow_large=False,
+    chunk=CHUNK,
+):
+    """Train every combination of ``lr`` x ``seeds`` x ``hidden`` x ``batch_size``.
+
+    ``sizes_or_net``: layer widths like ``[2, 2, 1]``, or a Network whose sizes,
+    activations, loss and bias are used (and whose parameters are the common start when
+    it was built from an explicit array). ``hidden``: list of hidden widths, each a width
+    for every hidden layer or a tuple of widths (default: those of ``sizes_or_net``).
+    ``checkpoints``: epochs (1..epochs) after which parameters are kept too.
+    Returns a SweepResult; see the module docstring for what each configuration means.
+    """
+    start_params = None
+    if isinstance(sizes_or_net, Network):
+        base = sizes_or_net.spec
+        activation, loss, bias = list(base.activations), base.loss, base.bias
+        if sizes_or_net.init == "array":
+            start_params = sizes_or_net.params.copy()
+        else:
+            init = sizes_or_net.init
+    else:
+        base = Spec.build(sizes_or_net, activation, loss, bias)
+    depth = base.n_layers - 1
+    lrs = _values(lr, "lr", lambda v: check.positive_float(v, "lr"))
+    seed_list = _values(seeds, "seeds", lambda v: check.seed(v, "seeds"))
+    if hidden is None:
+        hidden_list = [tuple(base.sizes[1:-1])]
+    else:
+        if depth == 0:
+            raise ValueError(f"hidden: the network {list(base.sizes)} has no hidden layer")
+        hidden_list = _values(hidden, "hidden", lambda v: _hidden(v, depth))
+    if start_params is not None and (len(hidden_list) > 1 or hidden_list[0] != tuple(base.sizes[1:-1])):
+        raise ValueError("hidden: a network with explicit parameters fixes its widths; pass sizes instead")
+    batch_list = _values(batch_size, "batch_size", lambda v: check.integer(v, "batch_size", 1))
+    epochs = check.integer(epochs, "epochs", 1)
+    shuffle = check.flag(shuffle, "shuffle")
+    progress = check.flag(progress, "progress")
+    allow_large = check.flag(allow_large, "allow_large")
+    chunk = check.integer(chunk, "chunk", 1)
+    ckpts = []
+    if checkpoints is not None and not (hasattr(checkpoints, "__len__") and len(checkpoints) == 0):
+        ckpts = sorted(_values(checkpoints, "checkpoints", lambda v: check.integer(v, "checkpoints", 1, epochs)))
+    if isinstance(init, str):
+        check.choice(init, "init", ("zeros", "normal", "xavier", "he"))
+
+    specs = {}
+    for widths in hidden_list:
+        activations = activation
+        if not isinstance(activation, str) and len(activation) != len(widths) + 1:
+            raise ValueError(f"activation lists one name per layer; hidden {widths} needs {len(widths) + 1}")
+        specs[widths] = Spec.build((base.sizes[0], *widths, base.sizes[-1]), activations, loss, bias)
+    first = specs[hidden_list[0]]
+    Xc = check.inputs(X, first)
+    Yc = check.targets(y, first, Xc.shape[0])
+    n = Xc.shape[0]
+    for bs in batch_list:
+        if bs > n:
+            raise ValueError(f"batch_size must be between 1 and the number of samples ({n}), got {bs}")
+
+    grid = list(itertools.product(lrs, seed_list, hidden_list, batch_list))
+    K = len(grid)
+    n_bytes = sum(
+        8 * (specs[h].n_params * (1 + len(ckpts)) + epochs) for (_, _, h, _) in grid
+    )
+    if not allow_large and (K > MAX_CONFIGS or n_bytes > MAX_BYTES):
+        raise ValueError(
+            f"the grid has {K} configurations needing {n_bytes / 2**30:.2f} GiB; the limits are "
+            f"{MAX_CONFIGS} configurations and {MAX_BYTES / 2**30:.0f} GiB: pass allow_large=True to run it"
+        )
+
+    hidden_width = max(len("-".join(map(str, h))) for h in hidden_list)
+    configs = np.empty(K, dtype=[("lr", "f8"), ("seed", "u8"), ("hidden", f"U{max(hidden_width, 1)}"),
+                                 ("batch_size", "i8"), ("group", "i8")])
+    group_keys = list(dict.fromkeys((h, bs) for (_, _, h, bs) in grid))
+    for k, (rate, seed, widths, bs) in enumerate(grid):
+        configs[k] = (rate, seed, "-".join(map(str, widths)), bs, group_keys.index((widths, bs)))
+
+    losses = np.full((K, epochs), np.nan)
+    diverged = np.full(K, -1, dtype=np.int64)
+    groups = []
+    started = time.perf_counter()
+    bar = _Progress(K * epochs, enabled=progress)
+    for g, (widths, bs) in enumerate(group_keys):
+        spec = specs[widths]
+        idx = np.flatnonzero(configs["group"] == g)
+        P = np.empty((spec.n_params, len(idx)))
+        inits = {}
+        for col, k in enumerate(idx):
+            seed = int(configs["seed"][k])
+            if start_params is not None:
+                P[:, col] = start_params
+            else:
+                if seed not in inits:
+                    inits[seed] = spec.init_params(init, seed)
+                P[:, col] = inits[seed]
+        states = configs["seed"][idx].astype(np.uint64)
+        rates = np.ascontiguousarray(configs["lr"][idx])
+        g_losses = np.full((len(idx), epochs), np.nan)
+        g_div = np.full(len(idx), -1, dtype=np.int64)
+        ckpt_epochs = np.array([c - 1 for c in ckpts], dtype=np.int64)
+        ckpt = np.zeros((len(ckpts), spec.n_params, len(idx)))
+        kernel = _kernel(spec)
+        layout = spec.layout()
+        e = 0
+        per_epoch = None
+        while e < epochs:
+            # Run in slices of epochs so that progress can be shown between calls.
+            todo = epochs - e if per_epoch is None and not bar.enabled else _slice(per_epoch, epochs - e)
+            t0 = time.perf_counter()
+            kernel(P, Xc, Yc, rates, bs, shuffle, states, e, e + todo, g_losses, g_div, ckpt_epochs, ckpt, chunk, layout)
+            took = time.perf_counter() - t0
+            per_epoch = took / todo
+            e += todo
+            bar.advance(len(idx) * todo, expected_total=per_epoch * epochs * len(group_keys))
+        losses[idx] = g_losses
+        diverged[idx] = g_div
+        groups.append(Group(widths, bs, spec, idx, np.ascontiguousarray(P.T),
+                            np.ascontiguousarray(ckpt.transpose(0, 2, 1))))
+    bar.close()
+    return SweepResult(configs, losses, diverged, tuple(ckpts), groups, time.perf_counter() - started)
+
+
+def _slice(per_epoch, left):
+    """Epochs per kernel call: about 0.25 s of work, at least 1."""
+    if per_epoch is None:
+        return 1
+    return max(1, min(left, int(0.25 / max(per_epoch, 1e-9))))
+
+
+class _Progress:
+    """A one-line progress bar on stderr, shown only on a terminal and only once the
+    sweep is expected to take more than PROGRESS_AFTER_S."""
+
+    def __init__(self, total, enabled):
+        self.total, self.done = total, 0
+        self.enabled = enabled and sys.stderr.isatty()
+        self.shown = False
+        self.start = time.perf_counter()
+
+    def advance(self, amount, expected_total):
+        self.done += amount
+        if not self.enabled or (not self.shown and expected_total < PROGRESS_AFTER_S):
+            return
+        self.shown = True
+        frac = self.done / self.total
+        width = 30
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / frac - elapsed if frac > 0 else math.nan
+        sys.stderr.write(f"\rsweep [{'#' * int(frac * width):<{width}}] {frac:6.1%}  {elapsed:5.1f}s, ~{eta:4.1f}s left")
+        sys.stderr.flush()
+
+    def close(self):
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
