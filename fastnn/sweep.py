@@ -15,8 +15,10 @@ import itertools
 import math
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from . import validation as check
@@ -30,14 +32,14 @@ from .spec import Spec
 # Grids beyond either limit need allow_large=True.
 MAX_CONFIGS = 100_000
 MAX_BYTES = 2 * 2**30
-# Configurations per parallel block (lanes of the vectorised loops).
+# Configurations per block (the lanes of the vectorised loops; blocks run in parallel).
 CHUNK = 64
 # A sweep expected to take longer than this shows a progress bar (on a terminal only).
 PROGRESS_AFTER_S = 1.0
 
 _SIGNATURE = (
     "void(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], int64, boolean, uint64[::1], "
-    "int64, int64, float64[:, ::1], int64[::1], int64[::1], float64[:, :, ::1], int64, int64[::1])"
+    "int64, int64, float64[:, ::1], int64[::1], int64[::1], float64[:, :, ::1], int64, int64, int64[::1])"
 )
 
 
@@ -222,6 +224,7 @@ def sweep(
     progress=True,
     allow_large=False,
     chunk=CHUNK,
+    threads=None,
 ):
     """Train every combination of ``lr`` x ``seeds`` x ``hidden`` x ``batch_size``.
 
@@ -230,7 +233,10 @@ def sweep(
     it was built from an explicit array). ``hidden``: list of hidden widths, each a width
     for every hidden layer or a tuple of widths (default: those of ``sizes_or_net``).
     ``checkpoints``: epochs (1..epochs) after which parameters are kept too.
-    Returns a SweepResult; see the module docstring for what each configuration means.
+    ``chunk``: configurations per block; ``threads``: blocks trained at once (default
+    ``numba.get_num_threads()``, i.e. all cores or NUMBA_NUM_THREADS). Neither changes
+    any result. Returns a SweepResult; see the module docstring for what each
+    configuration means.
     """
     start_params = None
     if isinstance(sizes_or_net, Network):
@@ -259,6 +265,7 @@ def sweep(
     progress = check.flag(progress, "progress")
     allow_large = check.flag(allow_large, "allow_large")
     chunk = check.integer(chunk, "chunk", 1)
+    threads = numba.get_num_threads() if threads is None else check.integer(threads, "threads", 1)
     ckpts = []
     if checkpoints is not None and not (hasattr(checkpoints, "__len__") and len(checkpoints) == 0):
         ckpts = sorted(_values(checkpoints, "checkpoints", lambda v: check.integer(v, "checkpoints", 1, epochs)))
@@ -302,6 +309,7 @@ def sweep(
     groups = []
     started = time.perf_counter()
     bar = _Progress(K * epochs, enabled=progress)
+    pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
     for g, (widths, bs) in enumerate(group_keys):
         spec = specs[widths]
         idx = np.flatnonzero(configs["group"] == g)
@@ -329,7 +337,14 @@ def sweep(
             # Run in slices of epochs so that progress can be shown between calls.
             todo = epochs - e if per_epoch is None and not bar.enabled else _slice(per_epoch, epochs - e)
             t0 = time.perf_counter()
-            kernel(P, Xc, Yc, rates, bs, shuffle, states, e, e + todo, g_losses, g_div, ckpt_epochs, ckpt, chunk, layout)
+            blocks = [(k0, min(k0 + chunk, len(idx))) for k0 in range(0, len(idx), chunk)]
+            args = (P, Xc, Yc, rates, bs, shuffle, states, e, e + todo, g_losses, g_div, ckpt_epochs, ckpt)
+            if pool is None:
+                for k0, k1 in blocks:
+                    kernel(*args, k0, k1, layout)
+            else:
+                for future in [pool.submit(kernel, *args, k0, k1, layout) for k0, k1 in blocks]:
+                    future.result()
             took = time.perf_counter() - t0
             per_epoch = took / todo
             e += todo
@@ -339,6 +354,8 @@ def sweep(
         groups.append(Group(widths, bs, spec, idx, np.ascontiguousarray(P.T),
                             np.ascontiguousarray(ckpt.transpose(0, 2, 1))))
     bar.close()
+    if pool is not None:
+        pool.shutdown()
     return SweepResult(configs, losses, diverged, tuple(ckpts), groups, time.perf_counter() - started)
 
 

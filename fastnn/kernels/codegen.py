@@ -295,19 +295,27 @@ class _Scalar:
         for name, off in zip(self.names, self.offsets):
             self.out(f"params[{off}] = {name}")
 
+    def load_sample(self, index):
+        """Locals x0.., y0.. of the sample in row ``index`` of X and Y."""
+        self.out(f"s = {index}")
+        for i in range(self.spec.sizes[0]):
+            self.out(f"x{i} = X[s, {i}]")
+        for j in range(self.spec.n_outputs):
+            self.out(f"y{j} = Y[s, {j}]")
+
     def sample(self, fused, index="order[k]", lr="lr", loss_sum="epoch_loss", grad=lambda name: f"g{name}"):
         """One sample's forward, loss and backward pass on the parameter locals.
 
-        ``index``: expression of the sample's row; ``lr``: the learning rate; the loss is
-        added to ``loss_sum``; with ``fused`` the locals are updated at once, else each
-        gradient is added to ``grad(name)`` (the sweep kernels reuse this with lanes).
+        ``index``: expression of the sample's row (None: x0.., y0.. are already loaded);
+        ``lr``: the learning rate; the loss is added to ``loss_sum``; with ``fused`` the
+        locals are updated at once, else each gradient is added to ``grad(name)`` (the
+        sweep kernels reuse this with lanes).
         """
         spec, out, sizes, codes = self.spec, self.out, self.spec.sizes, self.spec.activation_codes
         L = spec.n_layers
         w, b, a = self.w, self.b, self.a
-        out(f"s = {index}")
-        for i in range(sizes[0]):
-            out(f"x{i} = X[s, {i}]")
+        if index is not None:
+            self.load_sample(index)
         for l in range(L):
             for j in range(sizes[l + 1]):
                 terms = [f"{a(l, i)} * {w(l, i, j)}" for i in range(sizes[l])]
@@ -328,8 +336,6 @@ class _Scalar:
             else:
                 for j in range(sizes[l + 1]):
                     out(f"a{l}_{j} = {_activation(codes[l], f'z{l}_{j}')}")
-        for j in range(spec.n_outputs):
-            out(f"y{j} = Y[s, {j}]")
         last = L - 1
         _loss_lines(spec, out, lambda j: f"a{last}_{j}", lambda j: f"y{j}", "sample_loss")
         out(f"{loss_sum} += sample_loss")

@@ -2,26 +2,27 @@
 
 Parameters are stored as ``P[param, k]`` (structure of arrays): every configuration does
 the same arithmetic on different numbers, so each operation of the network becomes a loop
-over a block of configurations ("lanes") that LLVM vectorises. ``prange`` spreads blocks
-over the cores. Each configuration's arithmetic is exactly that of ``generic.train`` (same
+over a block of configurations ("lanes") that LLVM vectorises. One call trains the block
+k0..k1-1; ``fastnn.sweep`` runs blocks on several threads at once (the kernels release
+the GIL). Each configuration's arithmetic is exactly that of ``generic.train`` (same
 formulas, same order), so results do not depend on the block size or the thread count,
 and equal ``Network.fit`` bit for bit.
 
 Contract shared with the generated kernels (``kernels.sweepgen``)::
 
     train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop,
-          losses, diverged, ckpt_epochs, ckpt, chunk, layout)
+          losses, diverged, ckpt_epochs, ckpt, k0, k1, layout)
 
 P (n_params, K) float64, in/out; lr (K,); states (K,) uint64 shuffle RNG states, in/out;
 epochs e_start..e_stop-1 run in this call (so a long sweep can report progress between
 calls); losses (K, E): losses[k, e] is configuration k's mean loss in epoch e; diverged
 (K,) int64: -1, or the epoch whose loss or parameters became non-finite; P[:, k] then
 holds the parameters from the start of that epoch and k trains no further (losses NaN);
-ckpt_epochs (C,) sorted epoch indices after which P is copied into ckpt (C, n_params, K);
-chunk: configurations per parallel block.
+ckpt_epochs (C,) sorted epoch indices after which P is copied into ckpt (C, n_params, K).
+Blocks only touch their own columns, so calls on disjoint blocks may run concurrently.
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..spec import ACT, B_OFF, HEADER, N_IN, N_OUT, ROW, SOFTMAX, UNIT_OFF, W_OFF
 from .generic import activate, clip, derivative, output_delta, sample_loss  # noqa: F401
@@ -121,15 +122,13 @@ def _lane_backward(p, layout, Y, order, t, shuffled, z, a, d, g, rate, fused, la
                         g[b + j, c] += d[u + j, c]
 
 
-@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged, ckpt_epochs, ckpt, chunk, layout):
+@njit(cache=True, nogil=True, error_model="numpy")
+def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged, ckpt_epochs, ckpt, k0, k1, layout):
     n = X.shape[0]
-    n_params, K = P.shape
+    n_params = P.shape[0]
     units = layout[3]
-    n_chunks = (K + chunk - 1) // chunk
-    for block in prange(n_chunks):
-        k0 = block * chunk
-        lanes = min(chunk, K - k0)
+    if True:  # one block of lanes (kept indented like the generated kernels)
+        lanes = k1 - k0
         p = np.empty((n_params, lanes))
         for q in range(n_params):
             for c in range(lanes):

@@ -1,0 +1,79 @@
+"""The main job (``fastnn demo``, ``scripts/run``): seed 000's experiments as one sweep.
+
+Seed 000 tuned its 2-2-1 ReLU network by hand ("changing the epochs to 500", "lr 0.001
+gave great results"). This trains a grid of learning rates x init seeds on its data set
+at once, prints the best configurations (every epoch count read off the loss curves),
+writes the curves as a plot and a CSV, and re-trains the best few with the pure-Python
+reference to show that both give the same numbers, and how much faster the sweep is.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from . import datasets
+from .network import Network
+from .seeds import SEED000_EPOCHS, SEED000_LR
+from .sweep import sweep
+
+
+def run(n_lr=64, n_seeds=16, epochs=SEED000_EPOCHS, out_dir="out", check=3, data_seed=0, init="he"):
+    X, y = datasets.quadratic(100, seed=data_seed)
+    lrs = np.geomspace(1e-4, 1e-2, n_lr)
+    seeds = list(range(n_seeds))
+    K = n_lr * n_seeds
+    print(f"fastnn demo: seed 000's 2-2-1 ReLU network (squared error, per-sample SGD) on "
+          f"datasets.quadratic(100, seed={data_seed})")
+    print(f"grid: {n_lr} learning rates in [1e-4, 1e-2] (log-spaced; the seed used {SEED000_LR}) x "
+          f"{n_seeds} init seeds ({init}) = {K} configurations, {epochs} epochs each")
+
+    start = time.perf_counter()
+    sweep([2, 2, 1], X, y, lr=lrs[:1], seeds=seeds[:1], epochs=1, init=init, progress=False)
+    warm = time.perf_counter() - start  # compiling, or loading the kernels from the disk cache
+    result = sweep([2, 2, 1], X, y, lr=lrs, seeds=seeds, epochs=epochs, init=init,
+                   checkpoints=sorted({min(100, epochs), min(500, epochs), epochs}))
+    steps = K * epochs * X.shape[0]
+    print(f"sweep: {result.seconds:.3f} s for {steps:,} configuration-steps "
+          f"({result.seconds / steps * 1e9:.2f} ns each); kernel compile/cache load before it: {warm:.2f} s; "
+          f"{int(result.diverged.sum())} configurations diverged")
+
+    marks = [e for e in (100, 200, 500) if e < epochs]
+    print(f"\nbest 10 by final loss (loss after {', '.join(map(str, marks))} epochs read off the same curves):")
+    head = f"{'rank':>4} {'config':>6} {'lr':>10} {'seed':>4} " + "".join(f"{'@' + str(e):>10}" for e in marks)
+    print(head + f"{'final':>12}")
+    best = result.best(10)
+    for rank, row in enumerate(best, 1):
+        k = row["index"]
+        cells = "".join(f"{result.losses[k, e - 1]:>10.4f}" for e in marks)
+        print(f"{rank:>4} {k:>6} {row['lr']:>10.3g} {row['seed']:>4} {cells}{row['loss']:>12.6f}")
+    by_epochs = {e: result.best(1, epoch=e)[0] for e in marks + [epochs]}
+    print("\nbest configuration for each epoch budget: " + "; ".join(
+        f"{e} epochs: lr {r['lr']:.3g}, seed {r['seed']} (loss {r['loss']:.4f})" for e, r in by_epochs.items()))
+
+    os.makedirs(out_dir, exist_ok=True)
+    plot_path = os.path.join(out_dir, "sweep.png")
+    csv_path = os.path.join(out_dir, "sweep.csv")
+    result.plot(plot_path, title=f"seed 000: {K} configurations (lr x init seed), {epochs} epochs")
+    result.to_csv(csv_path)
+    print(f"\nwrote {plot_path} and {csv_path}")
+
+    print(f"\nre-training the best {check} with the pure-Python reference, one at a time:")
+    worst = 0.0
+    ref_seconds = 0.0
+    for row in best[:check]:
+        k = row["index"]
+        net = Network([2, 2, 1], "relu", "squared_error", init=init, seed=int(row["seed"]))
+        t0 = time.perf_counter()
+        history = net.fit(X, y, float(row["lr"]), epochs, backend="reference")
+        ref_seconds += time.perf_counter() - t0
+        diff = max(np.abs(history - result.losses[k]).max(), np.abs(net.params - result.params_of(k)).max())
+        worst = max(worst, diff)
+        print(f"  config {k}: reference final loss {history[-1]:.15g}, sweep {result.losses[k, -1]:.15g}, "
+              f"largest |difference| (curve and parameters) {diff:.3g}")
+    per_config_ref = ref_seconds / check
+    per_config_sweep = result.seconds / K
+    print(f"reference: {per_config_ref:.2f} s per configuration; sweep: {per_config_sweep * 1e3:.3f} ms per "
+          f"configuration -> {per_config_ref / per_config_sweep:,.0f}x faster")
+    return 0 if worst == 0.0 else 1
