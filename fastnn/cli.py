@@ -95,7 +95,8 @@ def sweep_command(args):
         raise SystemExit(f"fastnn sweep: {exc}") from None
     steps = len(result.configs) * args.epochs * X.shape[0]
     print(f"{len(result.configs)} configurations x {args.epochs} epochs on {X.shape[0]} samples: "
-          f"{result.seconds:.3f} s ({result.seconds / steps * 1e9:.2f} ns per configuration-step), "
+          f"{result.seconds:.3f} s ({result.seconds / steps * 1e9:.2f} ns per configuration-step; "
+          f"compiling or loading the kernels before: {result.compile_seconds:.2f} s), "
           f"{int(result.diverged.sum())} diverged")
     print(f"{'rank':>4} {'config':>6} {'lr':>10} {'seed':>5} {'hidden':>10} {'batch':>6} {'final loss':>14}")
     for rank, row in enumerate(result.best(args.top), 1):

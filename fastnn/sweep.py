@@ -75,7 +75,9 @@ class SweepResult:
     loss curves (``losses[k, e]`` as ``fit``'s history); ``diverged_epoch`` (K,): -1, or
     the 0-based epoch in which configuration k's loss or parameters became non-finite (it
     stopped there, keeping its last finite parameters; later losses are NaN);
-    ``checkpoints``: the epochs (1-based) whose parameters were kept; ``groups``.
+    ``checkpoints``: the epochs (1-based) whose parameters were kept; ``groups``;
+    ``seconds``: training time; ``compile_seconds``: compiling (or loading from the disk
+    cache) the kernels before it.
     """
 
     configs: np.ndarray
@@ -84,6 +86,7 @@ class SweepResult:
     checkpoints: tuple
     groups: list
     seconds: float = 0.0
+    compile_seconds: float = 0.0
 
     @property
     def diverged(self):
@@ -308,6 +311,9 @@ def sweep(
     diverged = np.full(K, -1, dtype=np.int64)
     groups = []
     started = time.perf_counter()
+    kernels = {widths: _kernel(specs[widths]) for widths in hidden_list}
+    compile_seconds = time.perf_counter() - started
+    started = time.perf_counter()
     bar = _Progress(K * epochs, enabled=progress)
     pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
     for g, (widths, bs) in enumerate(group_keys):
@@ -329,7 +335,7 @@ def sweep(
         g_div = np.full(len(idx), -1, dtype=np.int64)
         ckpt_epochs = np.array([c - 1 for c in ckpts], dtype=np.int64)
         ckpt = np.zeros((len(ckpts), spec.n_params, len(idx)))
-        kernel = _kernel(spec)
+        kernel = kernels[widths]
         layout = spec.layout()
         e = 0
         per_epoch = None
@@ -356,7 +362,9 @@ def sweep(
     bar.close()
     if pool is not None:
         pool.shutdown()
-    return SweepResult(configs, losses, diverged, tuple(ckpts), groups, time.perf_counter() - started)
+    return SweepResult(
+        configs, losses, diverged, tuple(ckpts), groups, time.perf_counter() - started, compile_seconds
+    )
 
 
 def _slice(per_epoch, left):
