@@ -2,6 +2,7 @@
 from . import datasets, reference
 from .errors import DivergenceError
 from .gradcheck import gradcheck, numerical_gradient
+from .io import load
 from .network import Network
 from .spec import ACTIVATIONS, INITS, LOSSES
 from .sweep import SweepResult, sweep
@@ -16,6 +17,7 @@ __all__ = [
     "Network",
     "datasets",
     "gradcheck",
+    "load",
     "numerical_gradient",
     "reference",
     "sweep",

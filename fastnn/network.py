@@ -101,6 +101,12 @@ class Network:
     def n_params(self):
         return self.spec.n_params
 
+    def save(self, path):
+        """Write the network to ``path`` (.npz, no pickle; see fastnn.io); atomic."""
+        from . import io
+
+        io.save_network(self, path)
+
     def copy(self):
         """An independent network with the same spec, seed and parameters."""
         return Network(

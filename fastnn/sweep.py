@@ -182,6 +182,12 @@ class SweepResult:
         fig.tight_layout()
         fig.savefig(path, dpi=110)
 
+    def save(self, path):
+        """Write the whole result to ``path`` (.npz, no pickle; see fastnn.io); atomic."""
+        from . import io
+
+        io.save_sweep(self, path)
+
     def __repr__(self):
         n_div = int(self.diverged.sum())
         return (f"SweepResult({len(self.configs)} configurations in {len(self.groups)} group(s), "
