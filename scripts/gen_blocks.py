@@ -6,7 +6,7 @@ committed file is what this script writes.
 import pathlib
 import sys
 
-WIDTHS = (16, 8, 4, 2, 1)
+WIDTHS = (16, 4, 1)
 
 HEADER = '''"""Register-blocked inner loops of the generic kernels (generated: scripts/gen_blocks.py).
 
@@ -21,7 +21,7 @@ its rows in order 0, 1, 2, ..., so results equal the reference's loops bit for b
 * ``accumulate``: mat[mat0 + i * stride + k] += vec[vec0 + i] * col[col0 + k]
 
 for k < width, i < n. The dispatchers (``dot``, ``step``, ``accumulate``) cover any
-number of columns with blocks of 16, 8, 4, 2 and 1.
+number of columns with blocks of 16, 4 and 1 (few variants: each one is compiled into\nevery kernel that uses it).
 """
 import numpy as np
 from numba import njit

@@ -11,12 +11,13 @@ its rows in order 0, 1, 2, ..., so results equal the reference's loops bit for b
 * ``accumulate``: mat[mat0 + i * stride + k] += vec[vec0 + i] * col[col0 + k]
 
 for k < width, i < n. The dispatchers (``dot``, ``step``, ``accumulate``) cover any
-number of columns with blocks of 16, 8, 4, 2 and 1.
+number of columns with blocks of 16, 4 and 1 (few variants: each one is compiled into
+every kernel that uses it).
 """
 import numpy as np
 from numba import njit
 
-_KW = dict(cache=True, nogil=True, error_model="numpy", inline="always")
+_KW = dict(cache=True, nogil=True, error_model="numpy")
 
 # Indices are uint64: numba adds a negative-index wrap-around to every signed index,
 # which hides from LLVM that mat[row + 0], mat[row + 1], ... are neighbours.
@@ -100,42 +101,6 @@ def _dot16(mat, mat0, stride, vec, vec0, n, out, out0):
 
 
 @njit(**_KW)
-def _dot8(mat, mat0, stride, vec, vec0, n, out, out0):
-    c0 = 0.0
-    c1 = 0.0
-    c2 = 0.0
-    c3 = 0.0
-    c4 = 0.0
-    c5 = 0.0
-    c6 = 0.0
-    c7 = 0.0
-    row = np.uint64(mat0)
-    jump = np.uint64(stride)
-    at = np.uint64(vec0)
-    for i in range(n):
-        v = vec[at]
-        at += _1
-        c0 += v * mat[row + _0]
-        c1 += v * mat[row + _1]
-        c2 += v * mat[row + _2]
-        c3 += v * mat[row + _3]
-        c4 += v * mat[row + _4]
-        c5 += v * mat[row + _5]
-        c6 += v * mat[row + _6]
-        c7 += v * mat[row + _7]
-        row += jump
-    out[out0 + 0] = c0
-    out[out0 + 1] = c1
-    out[out0 + 2] = c2
-    out[out0 + 3] = c3
-    out[out0 + 4] = c4
-    out[out0 + 5] = c5
-    out[out0 + 6] = c6
-    out[out0 + 7] = c7
-
-
-
-@njit(**_KW)
 def _dot4(mat, mat0, stride, vec, vec0, n, out, out0):
     c0 = 0.0
     c1 = 0.0
@@ -156,24 +121,6 @@ def _dot4(mat, mat0, stride, vec, vec0, n, out, out0):
     out[out0 + 1] = c1
     out[out0 + 2] = c2
     out[out0 + 3] = c3
-
-
-
-@njit(**_KW)
-def _dot2(mat, mat0, stride, vec, vec0, n, out, out0):
-    c0 = 0.0
-    c1 = 0.0
-    row = np.uint64(mat0)
-    jump = np.uint64(stride)
-    at = np.uint64(vec0)
-    for i in range(n):
-        v = vec[at]
-        at += _1
-        c0 += v * mat[row + _0]
-        c1 += v * mat[row + _1]
-        row += jump
-    out[out0 + 0] = c0
-    out[out0 + 1] = c1
 
 
 
@@ -201,15 +148,9 @@ def dot(mat, mat0, stride, vec, vec0, n, out, out0, width):
         if left >= 16:
             _dot16(mat, mat0 + j, stride, vec, vec0, n, out, out0 + j)
             j += 16
-        elif left >= 8:
-            _dot8(mat, mat0 + j, stride, vec, vec0, n, out, out0 + j)
-            j += 8
         elif left >= 4:
             _dot4(mat, mat0 + j, stride, vec, vec0, n, out, out0 + j)
             j += 4
-        elif left >= 2:
-            _dot2(mat, mat0 + j, stride, vec, vec0, n, out, out0 + j)
-            j += 2
         else:
             _dot1(mat, mat0 + j, stride, vec, vec0, n, out, out0 + j)
             j += 1
@@ -261,34 +202,6 @@ def _step16(mat, mat0, stride, vec, vec0, n, col, col0, lr):
 
 
 @njit(**_KW)
-def _step8(mat, mat0, stride, vec, vec0, n, col, col0, lr):
-    c0 = col[col0 + 0]
-    c1 = col[col0 + 1]
-    c2 = col[col0 + 2]
-    c3 = col[col0 + 3]
-    c4 = col[col0 + 4]
-    c5 = col[col0 + 5]
-    c6 = col[col0 + 6]
-    c7 = col[col0 + 7]
-    row = np.uint64(mat0)
-    jump = np.uint64(stride)
-    at = np.uint64(vec0)
-    for i in range(n):
-        v = vec[at]
-        at += _1
-        mat[row + _0] -= lr * (v * c0)
-        mat[row + _1] -= lr * (v * c1)
-        mat[row + _2] -= lr * (v * c2)
-        mat[row + _3] -= lr * (v * c3)
-        mat[row + _4] -= lr * (v * c4)
-        mat[row + _5] -= lr * (v * c5)
-        mat[row + _6] -= lr * (v * c6)
-        mat[row + _7] -= lr * (v * c7)
-        row += jump
-
-
-
-@njit(**_KW)
 def _step4(mat, mat0, stride, vec, vec0, n, col, col0, lr):
     c0 = col[col0 + 0]
     c1 = col[col0 + 1]
@@ -304,22 +217,6 @@ def _step4(mat, mat0, stride, vec, vec0, n, col, col0, lr):
         mat[row + _1] -= lr * (v * c1)
         mat[row + _2] -= lr * (v * c2)
         mat[row + _3] -= lr * (v * c3)
-        row += jump
-
-
-
-@njit(**_KW)
-def _step2(mat, mat0, stride, vec, vec0, n, col, col0, lr):
-    c0 = col[col0 + 0]
-    c1 = col[col0 + 1]
-    row = np.uint64(mat0)
-    jump = np.uint64(stride)
-    at = np.uint64(vec0)
-    for i in range(n):
-        v = vec[at]
-        at += _1
-        mat[row + _0] -= lr * (v * c0)
-        mat[row + _1] -= lr * (v * c1)
         row += jump
 
 
@@ -347,15 +244,9 @@ def step(mat, mat0, stride, vec, vec0, n, col, col0, width, lr):
         if left >= 16:
             _step16(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j, lr)
             j += 16
-        elif left >= 8:
-            _step8(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j, lr)
-            j += 8
         elif left >= 4:
             _step4(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j, lr)
             j += 4
-        elif left >= 2:
-            _step2(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j, lr)
-            j += 2
         else:
             _step1(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j, lr)
             j += 1
@@ -407,34 +298,6 @@ def _accumulate16(mat, mat0, stride, vec, vec0, n, col, col0):
 
 
 @njit(**_KW)
-def _accumulate8(mat, mat0, stride, vec, vec0, n, col, col0):
-    c0 = col[col0 + 0]
-    c1 = col[col0 + 1]
-    c2 = col[col0 + 2]
-    c3 = col[col0 + 3]
-    c4 = col[col0 + 4]
-    c5 = col[col0 + 5]
-    c6 = col[col0 + 6]
-    c7 = col[col0 + 7]
-    row = np.uint64(mat0)
-    jump = np.uint64(stride)
-    at = np.uint64(vec0)
-    for i in range(n):
-        v = vec[at]
-        at += _1
-        mat[row + _0] += v * c0
-        mat[row + _1] += v * c1
-        mat[row + _2] += v * c2
-        mat[row + _3] += v * c3
-        mat[row + _4] += v * c4
-        mat[row + _5] += v * c5
-        mat[row + _6] += v * c6
-        mat[row + _7] += v * c7
-        row += jump
-
-
-
-@njit(**_KW)
 def _accumulate4(mat, mat0, stride, vec, vec0, n, col, col0):
     c0 = col[col0 + 0]
     c1 = col[col0 + 1]
@@ -450,22 +313,6 @@ def _accumulate4(mat, mat0, stride, vec, vec0, n, col, col0):
         mat[row + _1] += v * c1
         mat[row + _2] += v * c2
         mat[row + _3] += v * c3
-        row += jump
-
-
-
-@njit(**_KW)
-def _accumulate2(mat, mat0, stride, vec, vec0, n, col, col0):
-    c0 = col[col0 + 0]
-    c1 = col[col0 + 1]
-    row = np.uint64(mat0)
-    jump = np.uint64(stride)
-    at = np.uint64(vec0)
-    for i in range(n):
-        v = vec[at]
-        at += _1
-        mat[row + _0] += v * c0
-        mat[row + _1] += v * c1
         row += jump
 
 
@@ -493,15 +340,9 @@ def accumulate(mat, mat0, stride, vec, vec0, n, col, col0, width):
         if left >= 16:
             _accumulate16(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j)
             j += 16
-        elif left >= 8:
-            _accumulate8(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j)
-            j += 8
         elif left >= 4:
             _accumulate4(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j)
             j += 4
-        elif left >= 2:
-            _accumulate2(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j)
-            j += 2
         else:
             _accumulate1(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j)
             j += 1

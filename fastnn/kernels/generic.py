@@ -340,20 +340,18 @@ def train(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, history):
         state = shuffle_order(order, shuffle, state)
         start_params[:] = params
         epoch_loss = 0.0
+        # One code path for both modes (each inlined function appears once: compile time).
+        fused = batch_size == 1
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            if batch_size == 1:
-                s = order[start]
+            if not fused:
+                grad[:] = 0.0
+            for k in range(start, stop):
+                s = order[k]
                 forward(params, layout, X, s, z, a)
                 epoch_loss += sample_loss(loss, a, u, n_out, Y, s)
-                backward(params, wt, layout, Y, s, z, a, d, grad, lr, True)
-            else:
-                grad[:] = 0.0
-                for k in range(start, stop):
-                    s = order[k]
-                    forward(params, layout, X, s, z, a)
-                    epoch_loss += sample_loss(loss, a, u, n_out, Y, s)
-                    backward(params, wt, layout, Y, s, z, a, d, grad, lr, False)
+                backward(params, wt, layout, Y, s, z, a, d, grad, lr, fused)
+            if not fused:
                 m = stop - start
                 for p in range(params.shape[0]):
                     params[p] -= lr * (grad[p] / m)
