@@ -1,10 +1,12 @@
 """Compiling kernels: explicit signatures, with LLVM's SLP vectoriser switched on."""
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 
 from numba.core import config as numba_config
 from numba.core.compiler_lock import global_compiler_lock
+from numba.core.registry import CPUDispatcher
 
 
 @contextmanager
@@ -30,10 +32,31 @@ def compiled(dispatcher, signature):
 
     Later calls with other argument types raise TypeError instead of silently compiling
     a second, unvectorised version: the wrappers always pass exactly these types.
+
+    numba raises when one of its cache files is damaged (a truncated index, garbage in a
+    data file); then every fastnn kernel's cache index is reset and the kernel compiled
+    afresh, which rewrites the cache. An error that survives the rebuild is re-raised.
     """
     if not dispatcher.signatures:
         with slp_vectorizer():
             if not dispatcher.signatures:
-                dispatcher.compile(signature)
+                try:
+                    dispatcher.compile(signature)
+                except Exception:
+                    _reset_caches()
+                    dispatcher.compile(signature)
                 dispatcher.disable_compile()
     return dispatcher
+
+
+def _reset_caches():
+    """Empty the numba cache index of every kernel in fastnn.kernels and generated modules."""
+    for name, module in list(sys.modules.items()):
+        if not (name.startswith("fastnn.kernels") or name.startswith("fastnn_generated_")):
+            continue
+        for value in list(vars(module).values()):
+            if isinstance(value, CPUDispatcher):
+                try:
+                    value._cache.flush()
+                except Exception:  # an unwritable cache: compile without it
+                    value.disable_compile(False)
