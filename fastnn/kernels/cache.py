@@ -79,8 +79,9 @@ def _read(path):
         return None
 
 
-def load(source_text, name, signature):
-    """Function ``name`` of generated module text, compiled for ``signature`` (memoised).
+def load(source_text, name, signature, slp=True):
+    """Function ``name`` of generated module text, compiled for ``signature`` (memoised;
+    ``slp``: see ``compiler.compiled``).
 
     Loads the machine code from numba's cache when it is there, else compiles it.
     """
@@ -91,7 +92,7 @@ def load(source_text, name, signature):
             folder = None if disabled() else cache_dir()
             module = _from_memory(source_text, key) if folder is None else _from_file(source_text, key, folder)
             _memory[key] = module
-        return compiled(getattr(module, name), signature)
+        return compiled(getattr(module, name), signature, slp)
 
 
 def _from_memory(source_text, key):

@@ -4,7 +4,7 @@ For a tiny network, generic loops spend most of a step on loop control and index
 arithmetic (the 2-2-1 network: ~10x a hand-written kernel). For a given Spec this module
 writes training functions in which every parameter, net input and error signal is a
 local variable and every layer is unrolled, so a step runs in registers like a
-hand-written kernel; numba compiles them (with SLP, see kernels.compiler).
+hand-written kernel; numba compiles them (without SLP, see kernels.specialized).
 
 The generated code does the reference's arithmetic operation for operation (same
 formulas, same summation order, no fast-math), so it agrees with ``fastnn.reference``
@@ -40,7 +40,7 @@ from ..spec import (
 SCALAR_MAX_PARAMS = 160
 SCALAR_MAX_LAYER = 64
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 # Argument types of every generated kernel (dims: int64 array of the layer widths; unused
 # by the unrolled kernels, kept so that every training kernel takes the same arguments).

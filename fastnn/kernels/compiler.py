@@ -10,7 +10,7 @@ from numba.core.registry import CPUDispatcher
 
 
 @contextmanager
-def slp_vectorizer():
+def slp_vectorizer(enabled=True):
     """Compile with LLVM's SLP vectoriser on (numba leaves it off by default).
 
     fastnn's kernels keep blocks of independent scalar accumulators (kernels.blocks, the
@@ -20,15 +20,17 @@ def slp_vectorizer():
     """
     with global_compiler_lock:
         saved = numba_config.SLP_VECTORIZE
-        numba_config.SLP_VECTORIZE = 1
+        numba_config.SLP_VECTORIZE = 1 if enabled else 0
         try:
             yield
         finally:
             numba_config.SLP_VECTORIZE = saved
 
 
-def compiled(dispatcher, signature):
-    """``dispatcher`` compiled (or loaded from numba's cache) for ``signature`` only.
+def compiled(dispatcher, signature, slp=True):
+    """``dispatcher`` compiled (or loaded from numba's cache) for ``signature`` only, with
+    the SLP vectoriser on or off (``slp``; off suits straight-line scalar kernels, where
+    packing a few independent operations into vectors costs more shuffles than it saves).
 
     Later calls with other argument types raise TypeError instead of silently compiling
     a second, unvectorised version: the wrappers always pass exactly these types.
@@ -38,7 +40,7 @@ def compiled(dispatcher, signature):
     afresh, which rewrites the cache. An error that survives the rebuild is re-raised.
     """
     if not dispatcher.signatures:
-        with slp_vectorizer():
+        with slp_vectorizer(slp):
             if not dispatcher.signatures:
                 try:
                     dispatcher.compile(signature)

@@ -20,4 +20,5 @@ def train_kernel(spec, batched):
     if not codegen.supports(spec):
         return None
     name = codegen.BATCH if batched else codegen.SGD
-    return cache.load(_source(spec), name, codegen.SIGNATURE)
+    # Unrolled scalar code: measured 15.6 ns/step without SLP, 18.2 with (2-2-1 network).
+    return cache.load(_source(spec), name, codegen.SIGNATURE, slp=False)
