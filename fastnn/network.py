@@ -202,7 +202,7 @@ class Network:
             if kernel is not None:
                 diverged = kernel(self._params, X, Y, lr, epochs, batch_size, shuffle, seed64, history, self._dims)
             else:
-                diverged = generic_kernel("train")(
+                diverged = generic_kernel("train" if batch_size == 1 else "train_batched")(
                     self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, seed64, history
                 )
         if diverged >= 0:

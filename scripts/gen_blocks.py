@@ -6,7 +6,7 @@ committed file is what this script writes.
 import pathlib
 import sys
 
-WIDTHS = (16, 4, 1)
+WIDTHS = (16, 4, 3, 2, 1)
 
 HEADER = '''"""Register-blocked inner loops of the generic kernels (generated: scripts/gen_blocks.py).
 

@@ -125,6 +125,45 @@ def _dot4(mat, mat0, stride, vec, vec0, n, out, out0):
 
 
 @njit(**_KW)
+def _dot3(mat, mat0, stride, vec, vec0, n, out, out0):
+    c0 = 0.0
+    c1 = 0.0
+    c2 = 0.0
+    row = np.uint64(mat0)
+    jump = np.uint64(stride)
+    at = np.uint64(vec0)
+    for i in range(n):
+        v = vec[at]
+        at += _1
+        c0 += v * mat[row + _0]
+        c1 += v * mat[row + _1]
+        c2 += v * mat[row + _2]
+        row += jump
+    out[out0 + 0] = c0
+    out[out0 + 1] = c1
+    out[out0 + 2] = c2
+
+
+
+@njit(**_KW)
+def _dot2(mat, mat0, stride, vec, vec0, n, out, out0):
+    c0 = 0.0
+    c1 = 0.0
+    row = np.uint64(mat0)
+    jump = np.uint64(stride)
+    at = np.uint64(vec0)
+    for i in range(n):
+        v = vec[at]
+        at += _1
+        c0 += v * mat[row + _0]
+        c1 += v * mat[row + _1]
+        row += jump
+    out[out0 + 0] = c0
+    out[out0 + 1] = c1
+
+
+
+@njit(**_KW)
 def _dot1(mat, mat0, stride, vec, vec0, n, out, out0):
     c0 = 0.0
     row = np.uint64(mat0)
@@ -151,6 +190,12 @@ def dot(mat, mat0, stride, vec, vec0, n, out, out0, width):
         elif left >= 4:
             _dot4(mat, mat0 + j, stride, vec, vec0, n, out, out0 + j)
             j += 4
+        elif left >= 3:
+            _dot3(mat, mat0 + j, stride, vec, vec0, n, out, out0 + j)
+            j += 3
+        elif left >= 2:
+            _dot2(mat, mat0 + j, stride, vec, vec0, n, out, out0 + j)
+            j += 2
         else:
             _dot1(mat, mat0 + j, stride, vec, vec0, n, out, out0 + j)
             j += 1
@@ -222,6 +267,40 @@ def _step4(mat, mat0, stride, vec, vec0, n, col, col0, lr):
 
 
 @njit(**_KW)
+def _step3(mat, mat0, stride, vec, vec0, n, col, col0, lr):
+    c0 = col[col0 + 0]
+    c1 = col[col0 + 1]
+    c2 = col[col0 + 2]
+    row = np.uint64(mat0)
+    jump = np.uint64(stride)
+    at = np.uint64(vec0)
+    for i in range(n):
+        v = vec[at]
+        at += _1
+        mat[row + _0] -= lr * (v * c0)
+        mat[row + _1] -= lr * (v * c1)
+        mat[row + _2] -= lr * (v * c2)
+        row += jump
+
+
+
+@njit(**_KW)
+def _step2(mat, mat0, stride, vec, vec0, n, col, col0, lr):
+    c0 = col[col0 + 0]
+    c1 = col[col0 + 1]
+    row = np.uint64(mat0)
+    jump = np.uint64(stride)
+    at = np.uint64(vec0)
+    for i in range(n):
+        v = vec[at]
+        at += _1
+        mat[row + _0] -= lr * (v * c0)
+        mat[row + _1] -= lr * (v * c1)
+        row += jump
+
+
+
+@njit(**_KW)
 def _step1(mat, mat0, stride, vec, vec0, n, col, col0, lr):
     c0 = col[col0 + 0]
     row = np.uint64(mat0)
@@ -247,6 +326,12 @@ def step(mat, mat0, stride, vec, vec0, n, col, col0, width, lr):
         elif left >= 4:
             _step4(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j, lr)
             j += 4
+        elif left >= 3:
+            _step3(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j, lr)
+            j += 3
+        elif left >= 2:
+            _step2(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j, lr)
+            j += 2
         else:
             _step1(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j, lr)
             j += 1
@@ -318,6 +403,40 @@ def _accumulate4(mat, mat0, stride, vec, vec0, n, col, col0):
 
 
 @njit(**_KW)
+def _accumulate3(mat, mat0, stride, vec, vec0, n, col, col0):
+    c0 = col[col0 + 0]
+    c1 = col[col0 + 1]
+    c2 = col[col0 + 2]
+    row = np.uint64(mat0)
+    jump = np.uint64(stride)
+    at = np.uint64(vec0)
+    for i in range(n):
+        v = vec[at]
+        at += _1
+        mat[row + _0] += v * c0
+        mat[row + _1] += v * c1
+        mat[row + _2] += v * c2
+        row += jump
+
+
+
+@njit(**_KW)
+def _accumulate2(mat, mat0, stride, vec, vec0, n, col, col0):
+    c0 = col[col0 + 0]
+    c1 = col[col0 + 1]
+    row = np.uint64(mat0)
+    jump = np.uint64(stride)
+    at = np.uint64(vec0)
+    for i in range(n):
+        v = vec[at]
+        at += _1
+        mat[row + _0] += v * c0
+        mat[row + _1] += v * c1
+        row += jump
+
+
+
+@njit(**_KW)
 def _accumulate1(mat, mat0, stride, vec, vec0, n, col, col0):
     c0 = col[col0 + 0]
     row = np.uint64(mat0)
@@ -343,6 +462,12 @@ def accumulate(mat, mat0, stride, vec, vec0, n, col, col0, width):
         elif left >= 4:
             _accumulate4(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j)
             j += 4
+        elif left >= 3:
+            _accumulate3(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j)
+            j += 3
+        elif left >= 2:
+            _accumulate2(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j)
+            j += 2
         else:
             _accumulate1(mat, mat0 + j, stride, vec, vec0, n, col, col0 + j)
             j += 1

@@ -246,9 +246,10 @@ def backward(params, wt, layout, Y, s, z, a, d, grad, lr, fused):
 
 
 @njit(**_KW)
-def transpose(params, layout, wt):
-    """wt[W_l^T] = params[W_l] for every layer that passes an error further down."""
-    for l in range(1, layout[0]):
+def transpose(params, layout, wt, first=1):
+    """wt[W_l^T] = params[W_l] for the layers from ``first`` on (by default those that
+    pass an error further down)."""
+    for l in range(first, layout[0]):
         r = HEADER + ROW * l
         n_in, n_out, w = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF]
         for i in range(n_in):
@@ -365,6 +366,128 @@ def train(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, history):
     return -1
 
 
+@njit(**_KW)
+def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, history):
+    """Mini-batch / full-batch SGD with the samples of a batch side by side.
+
+    Same contract and the same arithmetic per sample as ``train`` (every sum in the
+    reference's order), but the loops run across the samples of a batch, which are
+    independent until the update: net inputs are stored unit-major ``(unit, sample)`` so
+    that one block of accumulators covers many samples (narrow layers no longer wait on
+    one long chain of additions), and sample-major copies ``(sample, unit)`` feed the
+    gradient sums, which run over the samples in order.
+    """
+    n = X.shape[0]
+    n_layers, units, n_params = layout[0], layout[3], params.shape[0]
+    bs = batch_size
+    zu, au, du = np.empty(units * bs), np.empty(units * bs), np.empty(units * bs)
+    at, dt = np.empty(bs * units), np.empty(bs * units)
+    zc, ac, dc = np.empty(units), np.empty(units), np.empty(units)
+    grad = np.empty(n_params)
+    wt = np.empty(n_params)
+    transpose(params, layout, wt, 0)
+    start_params = np.empty(n_params)
+    order = np.empty(n, dtype=np.int64)
+    state = np.uint64(seed)
+    r_out = HEADER + ROW * (n_layers - 1)
+    u_out, n_last, code_last = layout[r_out + UNIT_OFF], layout[r_out + N_OUT], layout[r_out + ACT]
+    for e in range(epochs):
+        state = shuffle_order(order, shuffle, state)
+        start_params[:] = params
+        epoch_loss = 0.0
+        for start in range(0, n, bs):
+            m = min(start + bs, n) - start
+            for b in range(m):
+                s = order[start + b]
+                for i in range(X.shape[1]):
+                    au[i * bs + b] = X[s, i]
+            for l in range(n_layers):
+                r = HEADER + ROW * l
+                n_in, n_out, w, bo = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
+                code, u = layout[r + ACT], layout[r + UNIT_OFF]
+                src = u - n_in
+                for j in range(n_out):
+                    # z[j, b] = (a[0, b] W[0, j] + a[1, b] W[1, j] + ...) + bias_j, all b at once
+                    dot(au, src * bs, bs, wt, w + j * n_in, n_in, zu, (u + j) * bs, m)
+                    if bo >= 0:
+                        for b in range(m):
+                            zu[(u + j) * bs + b] += params[bo + j]
+                if code == SOFTMAX:
+                    for b in range(m):
+                        biggest = zu[u * bs + b]
+                        for j in range(1, n_out):
+                            if zu[(u + j) * bs + b] > biggest:
+                                biggest = zu[(u + j) * bs + b]
+                        total = 0.0
+                        for j in range(n_out):
+                            au[(u + j) * bs + b] = np.exp(zu[(u + j) * bs + b] - biggest)
+                            total += au[(u + j) * bs + b]
+                        for j in range(n_out):
+                            au[(u + j) * bs + b] = au[(u + j) * bs + b] / total
+                else:
+                    for j in range(n_out):
+                        activate_layer(code, zu, au, (u + j) * bs, m)
+            for b in range(m):  # loss and output error, one sample at a time, in order
+                s = order[start + b]
+                for j in range(n_last):
+                    zc[u_out + j] = zu[(u_out + j) * bs + b]
+                    ac[u_out + j] = au[(u_out + j) * bs + b]
+                epoch_loss += sample_loss(layout[1], ac, u_out, n_last, Y, s)
+                output_delta(layout[1], code_last, zc, ac, dc, u_out, n_last, Y, s)
+                for j in range(n_last):
+                    du[(u_out + j) * bs + b] = dc[u_out + j]
+            for l in range(n_layers - 1, -1, -1):
+                r = HEADER + ROW * l
+                n_in, n_out, w, bo = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
+                u = layout[r + UNIT_OFF]
+                src = u - n_in
+                if l > 0:
+                    below = layout[HEADER + ROW * (l - 1) + ACT]
+                    for i in range(n_in):
+                        # d[i, b] = f'(z[i, b]) (W[i, 0] d[0, b] + W[i, 1] d[1, b] + ...)
+                        dot(du, u * bs, bs, params, w + i * n_out, n_out, du, (src + i) * bs, m)
+                        scale_by_derivative(below, zu, au, du, (src + i) * bs, m)
+                # gradient sums over the batch's samples, in order, along the wider side
+                if n_out >= n_in:
+                    for j in range(n_out):
+                        for b in range(m):
+                            dt[b * units + u + j] = du[(u + j) * bs + b]
+                    for i in range(n_in):
+                        dot(dt, u, units, au, (src + i) * bs, m, grad, w + i * n_out, n_out)
+                else:
+                    for i in range(n_in):
+                        for b in range(m):
+                            at[b * units + src + i] = au[(src + i) * bs + b]
+                    for j in range(n_out):
+                        # lands transposed: grad[w + j * n_in + i]
+                        dot(at, src, units, du, (u + j) * bs, m, grad, w + j * n_in, n_in)
+                if bo >= 0:
+                    for j in range(n_out):
+                        total = 0.0
+                        for b in range(m):
+                            total += du[(u + j) * bs + b]
+                        grad[bo + j] = total
+            for l in range(n_layers):
+                r = HEADER + ROW * l
+                n_in, n_out, w, bo = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
+                rows = n_out >= n_in
+                for i in range(n_in):
+                    for j in range(n_out):
+                        g = grad[w + i * n_out + j] if rows else grad[w + j * n_in + i]
+                        params[w + i * n_out + j] -= lr * (g / m)
+                if bo >= 0:
+                    for j in range(n_out):
+                        params[bo + j] -= lr * (grad[bo + j] / m)
+            transpose(params, layout, wt, 0)
+        epoch_mean = epoch_loss / n
+        if not (np.isfinite(epoch_mean) and all_finite(params)):
+            params[:] = start_params
+            history[e:] = np.nan
+            return e
+        history[e] = epoch_mean
+    return -1
+
+
 # Argument types the wrappers pass (see kernels.compiler.compiled).
 _P, _L, _M = "float64[::1]", "int64[::1]", "float64[:, ::1]"
 SIGNATURES = {
@@ -372,4 +495,5 @@ SIGNATURES = {
     "mean_loss": f"float64({_P}, {_L}, {_M}, {_M})",
     "mean_gradient": f"float64({_P}, {_L}, {_M}, {_M}, {_P})",
     "train": f"int64({_P}, {_L}, {_M}, {_M}, float64, int64, int64, boolean, uint64, {_P})",
+    "train_batched": f"int64({_P}, {_L}, {_M}, {_M}, float64, int64, int64, boolean, uint64, {_P})",
 }
