@@ -1,7 +1,7 @@
 """The registry of comparisons: what is trained (cases) and by what (implementations).
 
 One registry serves the benchmarks (``bench/test_training.py``), their smoke checks, and
-the report; a future ``fastnn bench`` command can use it too::
+the report::
 
     from bench.cases import CASES, IMPLS, pairs
     for case, impl in pairs():
@@ -21,6 +21,12 @@ keeps implementations that run different numbers of epochs comparable.
 
 Implementations are imported lazily: JAX and PyTorch are optional (``requires`` names the
 modules an implementation needs; the tests skip it when they are missing).
+
+The general implementations (fastnn's backends, JAX, PyTorch) and ``Prepared`` live in
+the package, ``fastnn.compare``, so that ``fastnn bench`` (``fastnn.benchmark``: the same
+comparison for a user's own network, from an installed package) runs the same code; this
+registry adds the fixed cases and the implementations only they need (seed 000's scalar
+Python, the hand-written 2-2-1 kernel).
 """
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ import numpy as np
 
 import fastnn
 from fastnn import datasets, seeds
+from fastnn.compare import Prepared, as_arrays
 
 # The implementation every ratio is taken against, and the oracle.
 BASELINE = "numba"
@@ -40,19 +47,6 @@ REFERENCE = "reference"
 # Speed tiers: each case says how many epochs each tier runs in a real benchmark (about
 # 10-60 ms a call on a 2-core EPYC), so slow implementations run fewer epochs.
 TIERS = ("compiled", "scalar", "reference", "torch")
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """What an implementation's setup returns: the timed callable and how to read it."""
-
-    run: Callable[[], object]  # trains `epochs` epochs from the initial parameters
-    epochs: int
-    steps: int  # epochs * n_samples
-    outcome: Callable[[], tuple]  # (history (epochs,), params (n_params,)) of the last run
-
-    def __repr__(self):
-        return f"Prepared(epochs={self.epochs}, steps={self.steps})"
 
 
 @dataclass(frozen=True)
@@ -83,14 +77,7 @@ class Case:
     def arrays(self):
         """(X, Y) as float64 C-contiguous arrays, Y (n, n_outputs), labels one-hot."""
         X, y = self.data()
-        X = np.ascontiguousarray(X, dtype=np.float64)
-        n_out = self.sizes[-1]
-        if y.ndim == 1 and self.loss == "categorical_cross_entropy":
-            Y = np.zeros((len(y), n_out))
-            Y[np.arange(len(y)), y] = 1.0
-        else:
-            Y = np.ascontiguousarray(np.reshape(y, (len(y), n_out)), dtype=np.float64)
-        return X, Y
+        return as_arrays(X, y, self.sizes[-1], self.loss)
 
     @property
     def n_samples(self):
@@ -197,24 +184,12 @@ CASES = {
 
 
 def _fastnn(backend):
-    """fastnn's public API: Network.fit with the given backend."""
+    """fastnn's public API: Network.fit with the given backend (fastnn.compare.fastnn_impl)."""
 
     def setup(case, epochs):
-        net = case.network()
-        X, y = case.data()
-        initial = net.params.copy()
-        last = {}
+        from fastnn.compare import fastnn_impl
 
-        def fit(n_epochs):
-            net.params = initial  # copies into the network's buffer
-            return net.fit(X, y, case.lr, n_epochs, batch_size=case.batch_size, backend=backend)
-
-        def run():
-            last["history"] = fit(epochs)
-
-        if backend != "reference":
-            fit(1)  # compile (or load from numba's cache) outside the timed region
-        return Prepared(run, epochs, epochs * len(X), lambda: (last["history"], net.params.copy()))
+        return fastnn_impl.prepare(case, epochs, backend)
 
     return setup
 
@@ -260,13 +235,13 @@ def _seed000_scalar(case, epochs):
 
 
 def _jax(case, epochs):
-    from .jax_impl import prepare
+    from fastnn.compare.jax_impl import prepare
 
     return prepare(case, epochs)
 
 
 def _torch(case, epochs):
-    from .torch_impl import prepare
+    from fastnn.compare.torch_impl import prepare
 
     return prepare(case, epochs)
 

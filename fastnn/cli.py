@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import sys
 import time
@@ -64,15 +65,34 @@ def _data(args, n_outputs_hint=None):
         return getattr(datasets, name)(args.samples or 100, args.classes, seed=args.data_seed)
     if not os.path.exists(name):
         raise SystemExit(f"fastnn: --data must be quadratic, gender, xor, spiral, vertical or a CSV file; got {name!r}")
-    table = np.genfromtxt(name, delimiter=",", names=True, dtype=float, encoding="utf-8")
-    columns = list(table.dtype.names)
+    # csv, not np.genfromtxt(names=True): that rewrites names ("sepal.length" -> "sepallength")
+    with open(name, newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.reader(handle) if row]
+    if len(rows) < 2:
+        raise SystemExit(f"fastnn: {name} needs a header row of column names and at least one row of numbers")
+    columns = [c.strip() for c in rows[0]]
+    try:
+        table = np.array([[float(v) for v in row] for row in rows[1:]])
+    except ValueError as exc:
+        raise SystemExit(f"fastnn: {name} must hold numbers below its header: {exc}") from None
+    if table.ndim != 2 or table.shape[1] != len(columns):
+        raise SystemExit(f"fastnn: every row of {name} must have {len(columns)} values, one per column")
     targets = _names(args.targets) or columns[-1:]
     inputs = _names(args.inputs) or [c for c in columns if c not in targets]
+    for option, names in (("--inputs", inputs), ("--targets", targets)):
+        repeated = sorted({c for c in names if names.count(c) > 1})
+        if repeated:
+            raise SystemExit(f"fastnn: {option} names column(s) {', '.join(repeated)} more than once")
+    both = [c for c in inputs if c in targets]
+    if both:
+        raise SystemExit(f"fastnn: column(s) {', '.join(both)} cannot be both --inputs and --targets")
     for column in inputs + targets:
         if column not in columns:
             raise SystemExit(f"fastnn: column {column!r} is not in {name} (columns: {', '.join(columns)})")
-    X = np.column_stack([table[c] for c in inputs])
-    y = np.column_stack([table[c] for c in targets])
+        if columns.count(column) > 1:
+            raise SystemExit(f"fastnn: {name} has more than one column named {column!r}")
+    X = table[:, [columns.index(c) for c in inputs]]
+    y = table[:, [columns.index(c) for c in targets]]
     return X, y
 
 
@@ -80,15 +100,30 @@ def sweep_command(args):
     """Train a grid of configurations; print the best; write --csv and --plot."""
     from .sweep import sweep
 
+    def parse(convert, text, option):
+        try:
+            return convert(text)
+        except ValueError as exc:
+            raise SystemExit(f"fastnn sweep: cannot read {option} {text!r}: {exc}") from None
+
+    # checked before training, so that a long sweep is not lost at the end
+    if args.top < 1:
+        raise SystemExit(f"fastnn sweep: --top must be at least 1, got {args.top}")
+    for option, path in (("--csv", args.csv), ("--plot", args.plot)):
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise SystemExit(f"fastnn sweep: {option} {path!r}: its folder does not exist")
     X, y = _data(args)
-    sizes = [int(v) for v in args.sizes.split(",")]
+    sizes = parse(lambda text: [int(v) for v in text.split(",")], args.sizes, "--sizes")
     activation = args.activation if "," not in args.activation else args.activation.split(",")
-    hidden = _hidden(args.hidden) if args.hidden else None
-    checkpoints = _ints(args.checkpoints) if args.checkpoints else ()
+    hidden = parse(_hidden, args.hidden, "--hidden") if args.hidden else None
+    checkpoints = parse(_ints, args.checkpoints, "--checkpoints") if args.checkpoints else ()
+    lr = parse(_floats, args.lr, "--lr")
+    seeds = parse(_ints, args.seeds, "--seeds")
+    batch_size = parse(_ints, args.batch_size, "--batch-size")
     try:
         result = sweep(
-            sizes, X, y, lr=_floats(args.lr), seeds=_ints(args.seeds), hidden=hidden,
-            batch_size=_ints(args.batch_size), epochs=args.epochs, activation=activation, loss=args.loss,
+            sizes, X, y, lr=lr, seeds=seeds, hidden=hidden,
+            batch_size=batch_size, epochs=args.epochs, activation=activation, loss=args.loss,
             init=args.init, shuffle=args.shuffle, checkpoints=checkpoints, allow_large=args.allow_large,
         )
     except (ValueError, TypeError) as exc:
@@ -109,6 +144,27 @@ def sweep_command(args):
         result.plot(args.plot)
         print(f"wrote {args.plot}")
     return 0
+
+
+def bench_command(args):
+    """Time fastnn's backends (and JAX, PyTorch) on a network; exit 1 unless same numbers."""
+    from . import benchmark
+
+    try:
+        sizes = [int(v) for v in args.sizes.split(",") if v.strip()]
+    except ValueError:
+        raise SystemExit(f"fastnn bench: --sizes must be widths like 2,16,1, got {args.sizes!r}") from None
+    activation = args.activation if "," not in args.activation else args.activation.split(",")
+    try:
+        case = benchmark.make_case(sizes, activation, args.loss, lr=args.lr, batch_size=args.batch_size,
+                                   samples=args.samples, seed=args.seed)
+        benchmark.check_settings(args.epochs, args.repeats, args.seconds)
+    except (ValueError, TypeError) as exc:
+        raise SystemExit(f"fastnn bench: {exc}") from None
+    result = benchmark.run(case, epochs=args.epochs, compare=not args.no_compare, repeats=args.repeats,
+                           seconds=args.seconds, log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(benchmark.format_result(result))
+    return 0 if result.same_numbers else 1
 
 
 def build_parser():
@@ -150,6 +206,22 @@ def build_parser():
     p.add_argument("seed", nargs="*", help="seed numbers (000 .. 004); default: all")
     p.add_argument("--plot", metavar="DIR", help="also write the seeds' PNG plots into DIR")
     p.set_defaults(func=seeds)
+    p = sub.add_parser("bench", help="time fastnn on your network against its reference, JAX and PyTorch")
+    p.add_argument("--sizes", default="2,2,1", help="layer widths, e.g. 2,16,1 (default 2,2,1)")
+    p.add_argument("--activation", default="relu", help="one name, or one per layer: relu,softmax")
+    p.add_argument("--loss", default="squared_error")
+    p.add_argument("--batch-size", type=int, default=1, help="1: per-sample SGD (default)")
+    p.add_argument("--samples", type=int, default=100, help="training samples (default 100)")
+    p.add_argument("--epochs", type=int,
+                   help="epochs per timed run of the compiled implementations, at most for the others "
+                        "(default: about --seconds per run)")
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 0.001)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the data and the He initialisation (the next init seed if it starts with dead ReLUs)")
+    p.add_argument("--no-compare", action="store_true", help="skip JAX and PyTorch")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs per implementation; the median counts")
+    p.add_argument("--seconds", type=float, default=0.1, help="target length of a timed run (default 0.1)")
+    p.set_defaults(func=bench_command)
     return parser
 
 

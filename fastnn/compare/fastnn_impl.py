@@ -1,0 +1,34 @@
+"""fastnn itself as a comparison: ``Network.fit`` with a given backend.
+
+``backend`` is one of ``fastnn.network.BACKENDS``: ``"numba"`` (the fastest kernel:
+unrolled for small networks, else the generic one), ``"generic"`` (the generic numba
+loops) or ``"reference"`` (the pure-Python oracle). The timed call is the public API,
+validation of X and y included.
+"""
+from __future__ import annotations
+
+import time
+
+from . import Prepared
+
+
+def prepare(case, epochs, backend="numba"):
+    net = case.network()
+    X, y = case.data()
+    initial = net.params.copy()
+    last = {}
+
+    def fit(n_epochs):
+        net.params = initial  # copies into the network's buffer
+        return net.fit(X, y, case.lr, n_epochs, batch_size=case.batch_size, backend=backend)
+
+    def run():
+        last["history"] = fit(epochs)
+
+    warmup = None
+    if backend != "reference":
+        # Compile (or load from numba's cache) outside the timed region.
+        started = time.perf_counter()
+        fit(1)
+        warmup = time.perf_counter() - started
+    return Prepared(run, epochs, epochs * len(X), lambda: (last["history"], net.params.copy()), warmup)
