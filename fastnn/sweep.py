@@ -27,7 +27,7 @@ from .kernels import cache as kernel_cache
 from .kernels import codegen
 from .kernels.compiler import compiled
 from .network import Network
-from .spec import Spec
+from .spec import INITS, Spec
 
 # Grids beyond either limit need allow_large=True.
 MAX_CONFIGS = 100_000
@@ -241,6 +241,7 @@ def sweep(
     activations, loss and bias are used (and whose parameters are the common start when
     it was built from an explicit array). ``hidden``: list of hidden widths, each a width
     for every hidden layer or a tuple of widths (default: those of ``sizes_or_net``).
+    ``batch_size``: entries 1 (per sample), k, or None (the full batch, as in fit).
     ``checkpoints``: epochs (1..epochs) after which parameters are kept too.
     ``chunk``: configurations per block; ``threads``: blocks trained at once (default
     ``numba.get_num_threads()``, i.e. all cores or NUMBA_NUM_THREADS). Neither changes
@@ -259,7 +260,8 @@ def sweep(
         base = Spec.build(sizes_or_net, activation, loss, bias)
     depth = base.n_layers - 1
     lrs = _values(lr, "lr", lambda v: check.positive_float(v, "lr"))
-    seed_list = _values(seeds, "seeds", lambda v: check.seed(v, "seeds"))
+    # not check.seed: None (a random seed for Network) cannot name a configuration
+    seed_list = _values(seeds, "seeds", lambda v: check.integer(v, "seeds", 0, check.MAX_SEED))
     if hidden is None:
         hidden_list = [tuple(base.sizes[1:-1])]
     else:
@@ -268,7 +270,8 @@ def sweep(
         hidden_list = _values(hidden, "hidden", lambda v: _hidden(v, depth))
     if start_params is not None and (len(hidden_list) > 1 or hidden_list[0] != tuple(base.sizes[1:-1])):
         raise ValueError("hidden: a network with explicit parameters fixes its widths; pass sizes instead")
-    batch_list = _values(batch_size, "batch_size", lambda v: check.integer(v, "batch_size", 1))
+    # None: the full batch (as in fit); resolved once the data's length is known
+    batch_list = _values(batch_size, "batch_size", lambda v: None if v is None else check.integer(v, "batch_size", 1))
     epochs = check.integer(epochs, "epochs", 1)
     shuffle = check.flag(shuffle, "shuffle")
     progress = check.flag(progress, "progress")
@@ -278,8 +281,12 @@ def sweep(
     ckpts = []
     if checkpoints is not None and not (hasattr(checkpoints, "__len__") and len(checkpoints) == 0):
         ckpts = sorted(_values(checkpoints, "checkpoints", lambda v: check.integer(v, "checkpoints", 1, epochs)))
-    if isinstance(init, str):
-        check.choice(init, "init", ("zeros", "normal", "xavier", "he"))
+    if not isinstance(init, str):
+        raise TypeError(
+            f"init must be one of {', '.join(INITS)}, got {type(init).__name__}; to start every "
+            "configuration from given parameters, pass a Network built from them as sizes_or_net"
+        )
+    check.choice(init, "init", INITS)
 
     specs = {}
     for widths in hidden_list:
@@ -291,6 +298,10 @@ def sweep(
     Xc = check.inputs(X, first)
     Yc = check.targets(y, first, Xc.shape[0])
     n = Xc.shape[0]
+    if None in batch_list:
+        batch_list = [n if bs is None else bs for bs in batch_list]
+        if len(set(batch_list)) != len(batch_list):
+            raise ValueError(f"batch_size has duplicate values once None means the full batch ({n}): {batch_list}")
     for bs in batch_list:
         if bs > n:
             raise ValueError(f"batch_size must be between 1 and the number of samples ({n}), got {bs}")
@@ -322,52 +333,54 @@ def sweep(
     started = time.perf_counter()
     bar = _Progress(K * epochs, enabled=progress)
     pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
-    for g, (widths, bs) in enumerate(group_keys):
-        spec = specs[widths]
-        idx = np.flatnonzero(configs["group"] == g)
-        P = np.empty((spec.n_params, len(idx)))
-        inits = {}
-        for col, k in enumerate(idx):
-            seed = int(configs["seed"][k])
-            if start_params is not None:
-                P[:, col] = start_params
-            else:
-                if seed not in inits:
-                    inits[seed] = spec.init_params(init, seed)
-                P[:, col] = inits[seed]
-        states = configs["seed"][idx].astype(np.uint64)
-        rates = np.ascontiguousarray(configs["lr"][idx])
-        g_losses = np.full((len(idx), epochs), np.nan)
-        g_div = np.full(len(idx), -1, dtype=np.int64)
-        ckpt_epochs = np.array([c - 1 for c in ckpts], dtype=np.int64)
-        ckpt = np.zeros((len(ckpts), spec.n_params, len(idx)))
-        kernel = kernels[widths]
-        layout = spec.layout()
-        e = 0
-        per_epoch = None
-        while e < epochs:
-            # Run in slices of epochs so that progress can be shown between calls.
-            todo = epochs - e if per_epoch is None and not bar.enabled else _slice(per_epoch, epochs - e)
-            t0 = time.perf_counter()
-            blocks = [(k0, min(k0 + chunk, len(idx))) for k0 in range(0, len(idx), chunk)]
-            args = (P, Xc, Yc, rates, bs, shuffle, states, e, e + todo, g_losses, g_div, ckpt_epochs, ckpt)
-            if pool is None:
-                for k0, k1 in blocks:
-                    kernel(*args, k0, k1, layout)
-            else:
-                for future in [pool.submit(kernel, *args, k0, k1, layout) for k0, k1 in blocks]:
-                    future.result()
-            took = time.perf_counter() - t0
-            per_epoch = took / todo
-            e += todo
-            bar.advance(len(idx) * todo, expected_total=per_epoch * epochs * len(group_keys))
-        losses[idx] = g_losses
-        diverged[idx] = g_div
-        groups.append(Group(widths, bs, spec, idx, np.ascontiguousarray(P.T),
-                            np.ascontiguousarray(ckpt.transpose(0, 2, 1))))
+    try:
+        for g, (widths, bs) in enumerate(group_keys):
+            spec = specs[widths]
+            idx = np.flatnonzero(configs["group"] == g)
+            P = np.empty((spec.n_params, len(idx)))
+            inits = {}
+            for col, k in enumerate(idx):
+                seed = int(configs["seed"][k])
+                if start_params is not None:
+                    P[:, col] = start_params
+                else:
+                    if seed not in inits:
+                        inits[seed] = spec.init_params(init, seed)
+                    P[:, col] = inits[seed]
+            states = configs["seed"][idx].astype(np.uint64)
+            rates = np.ascontiguousarray(configs["lr"][idx])
+            g_losses = np.full((len(idx), epochs), np.nan)
+            g_div = np.full(len(idx), -1, dtype=np.int64)
+            ckpt_epochs = np.array([c - 1 for c in ckpts], dtype=np.int64)
+            ckpt = np.zeros((len(ckpts), spec.n_params, len(idx)))
+            kernel = kernels[widths]
+            layout = spec.layout()
+            e = 0
+            per_epoch = None
+            while e < epochs:
+                # Run in slices of epochs so that progress can be shown between calls.
+                todo = epochs - e if per_epoch is None and not bar.enabled else _slice(per_epoch, epochs - e)
+                t0 = time.perf_counter()
+                blocks = [(k0, min(k0 + chunk, len(idx))) for k0 in range(0, len(idx), chunk)]
+                args = (P, Xc, Yc, rates, bs, shuffle, states, e, e + todo, g_losses, g_div, ckpt_epochs, ckpt)
+                if pool is None:
+                    for k0, k1 in blocks:
+                        kernel(*args, k0, k1, layout)
+                else:
+                    for future in [pool.submit(kernel, *args, k0, k1, layout) for k0, k1 in blocks]:
+                        future.result()
+                took = time.perf_counter() - t0
+                per_epoch = took / todo
+                e += todo
+                bar.advance(len(idx) * todo, expected_total=per_epoch * epochs * len(group_keys))
+            losses[idx] = g_losses
+            diverged[idx] = g_div
+            groups.append(Group(widths, bs, spec, idx, np.ascontiguousarray(P.T),
+                                np.ascontiguousarray(ckpt.transpose(0, 2, 1))))
+    finally:
+        if pool is not None:
+            pool.shutdown()
     bar.close()
-    if pool is not None:
-        pool.shutdown()
     return SweepResult(
         configs, losses, diverged, tuple(ckpts), groups, time.perf_counter() - started, compile_seconds
     )

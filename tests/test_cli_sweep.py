@@ -1,0 +1,226 @@
+"""The ``fastnn sweep`` command: the same numbers as fastnn.sweep, a table of the best,
+--csv and --plot files, every data set source, and clear errors for bad options.
+
+Run in-process through ``fastnn.cli.main`` (output captured with capsys), plus one real
+``python -m fastnn sweep`` process. The command's numbers are checked against
+``fastnn.sweep`` called directly with the same settings (whose equality with
+``Network.fit`` tests/test_sweep.py checks): the printed table token for token, the CSV's
+loss curves bit for bit.
+"""
+import csv
+import importlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import cli, datasets
+
+sweep_module = importlib.import_module("fastnn.sweep")
+
+COMMON = ["--lr", "0.01,0.1", "--seeds", "0:2", "--batch-size", "1,2", "--epochs", "3"]
+COMMON_API = dict(lr=[0.01, 0.1], seeds=[0, 1], batch_size=[1, 2], epochs=3, init="he")  # he: the command's default
+
+
+def table(out):
+    """The rows of the printed ranking, as lists of 7 tokens."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["rank", "config"])
+    rows = []
+    for line in lines[start + 1:]:
+        tokens = line.split()
+        if len(tokens) != 7 or not tokens[0].isdigit():
+            break
+        rows.append(tokens)
+    return rows
+
+
+def expected_table(result, top):
+    return [[str(rank), str(row["index"]), f"{row['lr']:.4g}", str(row["seed"]), str(row["hidden"]),
+             str(row["batch_size"]), f"{row['loss']:.6g}"] for rank, row in enumerate(result.best(top), 1)]
+
+
+def csv_losses(path):
+    with open(path, newline="") as handle:
+        head, *rows = list(csv.reader(handle))
+    first = head.index("loss_1")
+    return np.array([[float(v) for v in row[first:]] for row in rows])
+
+
+def assert_bits_equal(a, b, what):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape and np.array_equal(a.view(np.uint64), b.view(np.uint64)), what
+
+
+def _no_kernel(spec):
+    raise AssertionError("the sweep loaded a kernel before rejecting its arguments")
+
+
+# ------------------------------------------------------------------ what it prints and writes
+
+
+def test_prints_the_best_and_writes_csv_and_plot(tmp_path, capsys):
+    csv_path, png_path = tmp_path / "grid.csv", tmp_path / "grid.png"
+    code = cli.main(["sweep", "--sizes", "2,2,1", "--data", "quadratic", "--samples", "20", "--data-seed", "0",
+                     "--lr", "1e-3:1e-2:3", "--seeds", "0:2", "--hidden", "2,40,2x2", "--batch-size", "1,6",
+                     "--epochs", "4", "--shuffle", "--top", "4", "--csv", str(csv_path), "--plot", str(png_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    X, y = datasets.quadratic(20, seed=0)
+    result = fastnn.sweep([2, 2, 1], X, y, lr=list(np.geomspace(1e-3, 1e-2, 3)), seeds=[0, 1],
+                          hidden=[2, 40, (2, 2)], batch_size=[1, 6], epochs=4, shuffle=True, init="he", progress=False)
+    assert "36 configurations x 4 epochs on 20 samples" in out
+    assert table(out) == expected_table(result, 4)
+    assert f"wrote {csv_path}" in out and f"wrote {png_path}" in out
+    assert_bits_equal(csv_losses(csv_path), result.losses, "CSV loss curves")
+    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# sizes/activation/loss fitting each built-in data set, and the data set fastnn.datasets gives
+DATASETS = {
+    "quadratic": (["--sizes", "2,2,1", "--samples", "20", "--data-seed", "3"], [2, 2, 1], "relu", "squared_error",
+                  lambda: datasets.quadratic(20, seed=3)),
+    "gender": (["--sizes", "2,3,1", "--activation", "gaussian,sigmoid", "--loss", "binary_cross_entropy"],
+               [2, 3, 1], ["gaussian", "sigmoid"], "binary_cross_entropy", datasets.gender),
+    "xor": (["--sizes", "2,3,1", "--activation", "gaussian,sigmoid", "--loss", "binary_cross_entropy"],
+            [2, 3, 1], ["gaussian", "sigmoid"], "binary_cross_entropy", datasets.xor),
+    "spiral": (["--sizes", "2,4,3", "--activation", "tanh,softmax", "--loss", "categorical_cross_entropy",
+                "--samples", "10", "--classes", "3"], [2, 4, 3], ["tanh", "softmax"], "categorical_cross_entropy",
+               lambda: datasets.spiral(10, 3, seed=0)),
+    "vertical": (["--sizes", "2,4,3", "--activation", "tanh,softmax", "--loss", "categorical_cross_entropy",
+                  "--samples", "10", "--classes", "3"], [2, 4, 3], ["tanh", "softmax"], "categorical_cross_entropy",
+                 lambda: datasets.vertical(10, 3, seed=0)),
+}
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_every_data_set(name, tmp_path, capsys):
+    options, sizes, activation, loss, make = DATASETS[name]
+    csv_path = tmp_path / "out.csv"
+    assert cli.main(["sweep", "--data", name, *options, *COMMON, "--top", "3", "--csv", str(csv_path)]) == 0
+    X, y = make()
+    result = fastnn.sweep(sizes, X, y, activation=activation, loss=loss, progress=False, **COMMON_API)
+    out = capsys.readouterr().out
+    assert f"8 configurations x 3 epochs on {len(X)} samples" in out
+    assert table(out) == expected_table(result, 3)
+    assert_bits_equal(csv_losses(csv_path), result.losses, f"{name}: CSV loss curves")
+
+
+def write_csv(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+CSV_TEXT = (
+    "sepal.length, x-1 ,my col,target\n"
+    "1,2,3,4\n"
+    "2,3,4,5.5\n"
+    "\n"
+    "3,1,2,6\n"
+    "0.5,1.5,-2,1\n"
+)
+CSV_TABLE = np.array([[1, 2, 3, 4], [2, 3, 4, 5.5], [3, 1, 2, 6], [0.5, 1.5, -2, 1]])
+
+
+@pytest.mark.parametrize("columns", ["named", "default"])
+def test_csv_file_with_named_columns(tmp_path, capsys, columns):
+    """Column names are used as written (dots, dashes, spaces; surrounding blanks
+    stripped); by default the last column is the target and the others the inputs."""
+    data = write_csv(tmp_path / "table.csv", CSV_TEXT)
+    csv_path = tmp_path / "out.csv"
+    if columns == "named":
+        options, X, y = (["--inputs", "my col,sepal.length", "--targets", "x-1"], CSV_TABLE[:, [2, 0]],
+                         CSV_TABLE[:, [1]])
+    else:  # the same table without its first column
+        data = write_csv(tmp_path / "three.csv", "\n".join(line.split(",", 1)[-1] for line in CSV_TEXT.split("\n")))
+        options, X, y = [], CSV_TABLE[:, 1:3], CSV_TABLE[:, [3]]
+    assert cli.main(["sweep", "--data", data, "--sizes", "2,2,1", *options, *COMMON, "--csv", str(csv_path)]) == 0
+    result = fastnn.sweep([2, 2, 1], X, y, progress=False, **COMMON_API)
+    assert table(capsys.readouterr().out) == expected_table(result, 8)
+    assert_bits_equal(csv_losses(csv_path), result.losses, "CSV loss curves")
+
+
+def test_large_grid_needs_allow_large(monkeypatch, capsys):
+    monkeypatch.setattr(sweep_module, "MAX_CONFIGS", 7)
+    args = ["sweep", "--samples", "20", *COMMON]
+    with pytest.raises(SystemExit) as exc:
+        cli.main(args)
+    assert "allow_large" in str(exc.value.code)
+    assert cli.main(args + ["--allow-large"]) == 0
+    assert len(table(capsys.readouterr().out)) == 8
+
+
+# ------------------------------------------------------------------ bad options
+
+CSV_BAD = "a,b,c\n1,2,3\n4,5,6\n"
+
+# (case id, extra arguments, text the message must hold); "{csv}" is a CSV file with columns a, b, c
+BAD = [
+    ("lr-empty", ["--lr", ","], "lr must not be empty"),
+    ("lr-zero", ["--lr", "0,0.1"], "lr must be positive"),
+    ("lr-negative", ["--lr=-0.1"], "lr must be positive"),
+    ("lr-not-a-number", ["--lr", "fast"], "--lr"),
+    ("lr-duplicate", ["--lr", "0.1,0.1"], "lr has duplicate"),
+    ("seeds-empty-range", ["--seeds", "3:3"], "seeds must not be empty"),
+    ("seeds-negative", ["--seeds=-1"], "seeds"),
+    ("seeds-float", ["--seeds", "1.5"], "--seeds"),
+    ("hidden-zero", ["--hidden", "0"], "hidden"),
+    ("hidden-bad-tuple", ["--hidden", "2x"], "--hidden"),
+    ("batch-zero", ["--batch-size", "0"], "batch_size"),
+    ("batch-over-n", ["--batch-size", "21"], "batch_size"),
+    ("batch-empty", ["--batch-size", "5:5"], "batch_size must not be empty"),
+    ("epochs-zero", ["--epochs", "0"], "epochs"),
+    ("checkpoint-after-last-epoch", ["--checkpoints", "2,4"], "checkpoints"),
+    ("checkpoint-zero", ["--checkpoints", "0"], "checkpoints"),
+    ("sizes-not-numbers", ["--sizes", "2,x,1"], "--sizes"),
+    ("sizes-vs-data", ["--sizes", "3,2,1"], "X must have 3 columns"),
+    ("activation-unknown", ["--activation", "swish"], "activation"),
+    ("loss-unknown", ["--loss", "hinge"], "loss"),
+    ("init-unknown", ["--init", "uniform"], "init"),
+    ("data-unknown", ["--data", "no-such-set"], "--data"),
+    ("top-zero", ["--top", "0"], "--top"),
+    ("csv-folder-missing", ["--csv", "{tmp}/missing/out.csv"], "--csv"),
+    ("plot-folder-missing", ["--plot", "{tmp}/missing/out.png"], "--plot"),
+    ("column-unknown", ["--data", "{csv}", "--inputs", "a,z"], "'z' is not in"),
+    ("column-repeated", ["--data", "{csv}", "--inputs", "a,a"], "--inputs names column(s) a more than once"),
+    ("column-input-and-target", ["--data", "{csv}", "--inputs", "a,b", "--targets", "b"], "both"),
+    ("csv-not-numbers", ["--data", "{bad}"], "must hold numbers"),
+]
+
+
+@pytest.mark.parametrize("extra, text", [case[1:] for case in BAD], ids=[case[0] for case in BAD])
+def test_bad_options_fail_clearly_before_any_work(tmp_path, monkeypatch, extra, text):
+    monkeypatch.setattr(sweep_module, "_kernel", _no_kernel)
+    files = dict(tmp=str(tmp_path), csv=write_csv(tmp_path / "abc.csv", CSV_BAD),
+                 bad=write_csv(tmp_path / "bad.csv", "a,b,c\n1,2,3\n4,five,6\n"))
+    extra = [arg.format(**files) for arg in extra]
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["sweep", "--samples", "20", "--epochs", "3", *extra])
+    message = str(exc.value.code)
+    assert isinstance(exc.value.code, str) and message.startswith("fastnn"), message  # exit status 1
+    assert text in message
+    assert "Traceback" not in message
+
+
+# ------------------------------------------------------------------ a real process
+
+
+def test_python_m_fastnn_sweep(tmp_path):
+    """The command in its own process: exit status 0, the table on stdout, nothing on
+    stderr (not a terminal: no progress bar), the CSV written."""
+    csv_path = tmp_path / "sweep.csv"
+    run = subprocess.run(
+        [sys.executable, "-m", "fastnn", "sweep", "--data", "xor", "--sizes", "2,3,1", "--activation",
+         "gaussian,sigmoid", "--loss", "binary_cross_entropy", *COMMON, "--top", "2", "--csv", str(csv_path)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""
+    X, y = datasets.xor()
+    result = fastnn.sweep([2, 3, 1], X, y, activation=["gaussian", "sigmoid"], loss="binary_cross_entropy",
+                          progress=False, **COMMON_API)
+    assert table(run.stdout) == expected_table(result, 2)
+    assert_bits_equal(csv_losses(csv_path), result.losses, "CSV loss curves")
