@@ -1,10 +1,15 @@
 """Compiling kernels: explicit signatures, with LLVM's SLP vectoriser switched on."""
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
 import sys
+import threading
 from contextlib import contextmanager
 
 from numba.core import config as numba_config
+from numba.core.caching import NullCache
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.registry import CPUDispatcher
 
@@ -27,6 +32,56 @@ def slp_vectorizer(enabled=True):
             numba_config.SLP_VECTORIZE = saved
 
 
+_SOURCES = ("spec.py", "kernels/blocks.py", "kernels/codegen.py", "kernels/compiler.py", "kernels/generic.py",
+            "kernels/rng.py", "kernels/sweep_generic.py", "kernels/sweepgen.py")
+_STAMP = "fastnn-kernel-sources.digest"
+_checked = threading.Event()
+
+
+@functools.lru_cache(maxsize=1)
+def sources_digest():
+    """Digest of every source file the compiled kernels depend on.
+
+    numba re-validates a cached function only against its own file, not against the
+    functions it calls from other files; generated kernels carry this digest in their text
+    (so a changed fastnn gets new files), and ``check_package_cache`` compares it with the
+    one stored beside the package kernels' numba cache.
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    digest = hashlib.sha256()
+    for name in _SOURCES:
+        with open(os.path.join(root, name), "rb") as handle:
+            digest.update(name.encode() + b"\0" + handle.read())
+    return digest.hexdigest()[:24]
+
+
+def check_package_cache():
+    """Once per process: if the kernel sources changed since the package kernels were
+    cached, reset their numba cache indexes (they would otherwise load stale code)."""
+    if _checked.is_set():
+        return
+    from . import blocks, generic, rng, sweep_generic  # noqa: F401  (all of them get reset)
+
+    cache = getattr(generic.train, "_cache", None)
+    folder = getattr(cache, "cache_path", None)
+    if folder is not None:
+        stamp = os.path.join(folder, _STAMP)
+        try:
+            with open(stamp) as handle:
+                current = handle.read().strip() == sources_digest()
+        except OSError:
+            current = False
+        if not current:
+            _reset_caches()
+            try:
+                os.makedirs(folder, exist_ok=True)
+                with open(stamp, "w") as handle:
+                    handle.write(sources_digest())
+            except OSError:  # a read-only cache folder: numba will not write there either
+                pass
+    _checked.set()
+
+
 def compiled(dispatcher, signature, slp=True):
     """``dispatcher`` compiled (or loaded from numba's cache) for ``signature`` only, with
     the SLP vectoriser on or off (``slp``; off suits straight-line scalar kernels, where
@@ -40,6 +95,7 @@ def compiled(dispatcher, signature, slp=True):
     afresh, which rewrites the cache. An error that survives the rebuild is re-raised.
     """
     if not dispatcher.signatures:
+        check_package_cache()
         with slp_vectorizer(slp):
             if not dispatcher.signatures:
                 try:
@@ -61,4 +117,4 @@ def _reset_caches():
                 try:
                     value._cache.flush()
                 except Exception:  # an unwritable cache: compile without it
-                    value.disable_compile(False)
+                    value._cache = NullCache()
