@@ -4,8 +4,15 @@ A file is a NumPy ``.npz`` archive (a zip of ``.npy`` arrays, each with a CRC) h
 plain numeric arrays and one ``header``: a JSON text with ``format`` (``fastnn.network`` or
 ``fastnn.sweep``), ``version`` and what is needed to rebuild the object (sizes,
 activations, loss, bias, ...). Loading uses ``allow_pickle=False``, so a file can carry
-no code. Writes go to a temporary file in the same folder that is then renamed over the
-target: a crash mid-save leaves the previous file intact.
+no code. Writes go to a temporary file in the same folder (``.fastnn-*.tmp``), flushed to
+disk, then renamed over the target: an exception mid-save leaves the previous file intact
+and removes the temporary file; a killed process leaves the previous file intact and, at
+worst, a stray ``.fastnn-*.tmp`` beside it. The saved file gets the permissions of the file
+it replaces, or the usual ones (0666 minus the umask) for a new file.
+
+``load`` raises ValueError for anything that is not an intact fastnn file of a version it
+knows (truncated, corrupted, not a zip, a bare .npy, another format, a newer version), and
+OSError when the file cannot be opened at all.
 
 Network files: ``header``, ``params`` (n_params,) float64.
 Sweep files: ``header``, ``configs`` (structured), ``losses`` (K, E), ``diverged_epoch``
@@ -16,8 +23,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
-import zipfile
 
 import numpy as np
 
@@ -26,15 +33,55 @@ NETWORK = "fastnn.network"
 SWEEP = "fastnn.sweep"
 
 
+def _path(path):
+    try:
+        return os.fsdecode(os.fspath(path))  # bytes paths too (mkstemp needs str parts)
+    except TypeError:
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}") from None
+
+
+def _umask():
+    """The process umask, read without changing it (os.umask would, racing other threads)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o022
+
+
+def _fsync_folder(folder):
+    """Make the rename itself durable (best effort: not every OS/filesystem allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _write(path, arrays):
-    path = os.fspath(path)
+    path = _path(path)
     folder = os.path.dirname(os.path.abspath(path))
+    # The file the user gets has the permissions open() would have given it (mkstemp
+    # creates 0600), or those of the file it replaces.
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".fastnn-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             np.savez(handle, **arrays)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -42,6 +89,7 @@ def _write(path, arrays):
         except OSError:
             pass
         raise
+    _fsync_folder(folder)
 
 
 def _header_array(header):
@@ -49,6 +97,9 @@ def _header_array(header):
 
 
 def save_network(net, path):
+    if not np.isfinite(net.params).all():
+        # A file that load() refuses would be a network lost; the old file stays as it was.
+        raise ValueError("params hold NaN or inf (written through weight()/bias()?): nothing was saved")
     header = {
         "format": NETWORK,
         "version": FORMAT_VERSION,
@@ -95,23 +146,25 @@ def save_sweep(result, path):
 
 
 def load(path):
-    """A Network or SweepResult from a file written by ``save`` (raises ValueError if the
-    file is not one, is truncated or corrupted, or comes from a newer fastnn)."""
-    path = os.fspath(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-        raise ValueError(f"{path} is not a readable fastnn file (truncated or corrupted?): {exc}") from None
-    if "header" not in arrays:
-        raise ValueError(f"{path} is not a fastnn file: it has no header")
-    try:
-        header = json.loads(str(arrays["header"]))
-        kind, version = header["format"], int(header["version"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path} has a damaged fastnn header: {exc}") from None
+    """A Network or SweepResult from a file written by ``save``.
+
+    Raises ValueError if the file is not one (not a zip, a bare .npy, another format),
+    is truncated or corrupted, or comes from a newer fastnn; OSError (FileNotFoundError,
+    PermissionError, IsADirectoryError) if it cannot be opened at all.
+    """
+    path = _path(path)
+    with open(path, "rb") as handle:
+        try:
+            archive = np.load(handle, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError(f"it holds a single {type(archive).__name__}, not an .npz archive")
+            with archive:
+                arrays = {name: archive[name] for name in archive.files}
+        except Exception as exc:  # zipfile, zlib, numpy's format parser: anything means damaged
+            raise ValueError(
+                f"{path} is not a readable fastnn file (truncated or corrupted?): {type(exc).__name__}: {exc}"
+            ) from None
+    kind, version, header = _header(path, arrays)
     if kind not in (NETWORK, SWEEP):
         raise ValueError(f"{path} is not a fastnn file (format {kind!r})")
     if version > FORMAT_VERSION:
@@ -121,8 +174,37 @@ def load(path):
         )
     try:
         return _network(header, arrays) if kind == NETWORK else _sweep(header, arrays)
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"{path} is missing part of a {kind} file: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ValueError(f"{path} is a damaged {kind} file: {what}") from None
+
+
+def _header(path, arrays):
+    """(format, version, header dict) from the archive's JSON header."""
+    if "header" not in arrays:
+        raise ValueError(f"{path} is not a fastnn file: it has no header")
+    text = arrays["header"]
+    if text.dtype.kind != "U" or text.ndim != 0:
+        raise ValueError(f"{path} has a damaged fastnn header: {text.dtype} {text.shape}, not a text")
+    try:
+        header = json.loads(str(text))
+    except ValueError as exc:
+        raise ValueError(f"{path} has a damaged fastnn header: {exc}") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path} has a damaged fastnn header: not a JSON object")
+    kind, version = header.get("format"), header.get("version")
+    if not isinstance(kind, str):
+        raise ValueError(f"{path} is not a fastnn file (format {kind!r})")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{path} has a damaged fastnn header: version {version!r}")
+    return kind, version, header
+
+
+def _array(arrays, name, kind, ndim):
+    value = arrays[name]
+    if value.dtype.kind not in kind or value.ndim != ndim:
+        raise ValueError(f"{name} is {value.dtype} of shape {value.shape}")
+    return value
 
 
 def _network(header, arrays):
@@ -139,13 +221,31 @@ def _sweep(header, arrays):
     from .spec import Spec
     from .sweep import Group, SweepResult
 
-    groups = []
+    configs = _array(arrays, "configs", "V", 1)
+    if set(configs.dtype.names or ()) < {"lr", "seed", "hidden", "batch_size", "group"}:
+        raise ValueError(f"configs has fields {configs.dtype.names}")
+    K = configs.shape[0]
+    losses = _array(arrays, "losses", "f", 2)
+    diverged = _array(arrays, "diverged_epoch", "iu", 1)
+    if losses.shape[0] != K or diverged.shape != (K,):
+        raise ValueError(f"{K} configurations but losses {losses.shape}, diverged_epoch {diverged.shape}")
+    checkpoints = tuple(int(c) for c in header["checkpoints"])
+    groups, seen = [], []
     for i, g in enumerate(header["groups"]):
         spec = Spec.build(g["sizes"], g["activations"], g["loss"], g["bias"])
-        params = arrays[f"params_{i}"]
-        if params.shape[1:] != (spec.n_params,):
-            raise ValueError(f"group {i} parameters have shape {params.shape}, expected (*, {spec.n_params})")
-        groups.append(Group(tuple(g["hidden"]), int(g["batch_size"]), spec, arrays[f"indices_{i}"], params,
-                            arrays[f"checkpoints_{i}"]))
-    return SweepResult(arrays["configs"], arrays["losses"], arrays["diverged_epoch"], tuple(header["checkpoints"]),
-                       groups, float(header.get("seconds", 0.0)), float(header.get("compile_seconds", 0.0)))
+        indices = _array(arrays, f"indices_{i}", "iu", 1)
+        params = _array(arrays, f"params_{i}", "f", 2)
+        kept = _array(arrays, f"checkpoints_{i}", "f", 3)
+        k = indices.shape[0]
+        if params.shape != (k, spec.n_params) or kept.shape != (len(checkpoints), k, spec.n_params):
+            raise ValueError(
+                f"group {i} has {k} configurations of {spec.n_params} parameters but params {params.shape}, "
+                f"checkpoints {kept.shape}"
+            )
+        seen.append(indices)
+        groups.append(Group(tuple(int(w) for w in g["hidden"]), int(g["batch_size"]), spec, indices, params, kept))
+    everyone = np.sort(np.concatenate(seen)) if seen else np.empty(0, dtype=np.int64)
+    if not np.array_equal(everyone, np.arange(K)) or not np.isin(configs["group"], np.arange(len(groups))).all():
+        raise ValueError("the groups do not cover the configurations one to one")
+    return SweepResult(configs, losses, diverged, checkpoints, groups,
+                       float(header.get("seconds", 0.0)), float(header.get("compile_seconds", 0.0)))

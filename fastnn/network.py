@@ -42,7 +42,7 @@ class Network:
     """
 
     def __init__(self, sizes, activation="relu", loss="squared_error", bias=True, init="xavier", seed=None):
-        self.spec = Spec.build(sizes, activation, loss, bias)
+        self.spec = check.network_size(Spec.build(sizes, activation, loss, bias))
         self.seed = check.seed(seed)
         if isinstance(init, str):
             self.init = init
@@ -51,7 +51,7 @@ class Network:
             raise TypeError(f"init must be one of {', '.join(INITS)} or a flat array, got None")
         else:
             self.init = "array"
-            self._params = check.params(init, self.spec)
+            self._params = check.params(init, self.spec, "init")
         self._layout = self.spec.layout()
         self._dims = np.array(self.spec.sizes, dtype=np.int64)
 
@@ -125,30 +125,36 @@ class Network:
 
     def predict(self, X, backend="numba"):
         """Outputs for every row of X: float64 array (n, n_outputs)."""
+        check.finite_params(self._params)
         X = check.inputs(X, self.spec)
         if check.choice(backend, "backend", BACKENDS) == "reference":
-            return np.array(reference.predict(self.spec, self._params.tolist(), X.tolist()))
-        out = np.empty((X.shape[0], self.spec.n_outputs))
-        generic_kernel("predict")(self._params, self._layout, X, out)
-        return out
+            out = np.array(reference.predict(self.spec, self._params.tolist(), X.tolist()))
+        else:
+            out = np.empty((X.shape[0], self.spec.n_outputs))
+            generic_kernel("predict")(self._params, self._layout, X, out)
+        return check.finite_result(out, "predict", "X or the params")
 
     def loss(self, X, y, backend="numba"):
         """Mean per-sample loss over the data set (float)."""
         X, Y = self._data(X, y)
         if check.choice(backend, "backend", BACKENDS) == "reference":
-            return reference.loss(self.spec, self._params.tolist(), X.tolist(), Y.tolist())
-        return float(generic_kernel("mean_loss")(self._params, self._layout, X, Y))
+            value = reference.loss(self.spec, self._params.tolist(), X.tolist(), Y.tolist())
+        else:
+            value = float(generic_kernel("mean_loss")(self._params, self._layout, X, Y))
+        return check.finite_result(value, "loss", "X, y or the params")
 
     def gradient(self, X, y, backend="numba"):
         """Gradient of the mean loss: float64 array (n_params,), laid out like params."""
         X, Y = self._data(X, y)
         if check.choice(backend, "backend", BACKENDS) == "reference":
-            return np.array(reference.gradient(self.spec, self._params.tolist(), X.tolist(), Y.tolist()))
-        grad = np.empty(self.spec.n_params)
-        generic_kernel("mean_gradient")(self._params, self._layout, X, Y, grad)
-        return grad
+            grad = np.array(reference.gradient(self.spec, self._params.tolist(), X.tolist(), Y.tolist()))
+        else:
+            grad = np.empty(self.spec.n_params)
+            generic_kernel("mean_gradient")(self._params, self._layout, X, Y, grad)
+        return check.finite_result(grad, "gradient", "X, y or the params")
 
     def _data(self, X, y):
+        check.finite_params(self._params)
         X = check.inputs(X, self.spec)
         return X, check.targets(y, self.spec, X.shape[0])
 
@@ -182,27 +188,30 @@ class Network:
         X, Y = self._data(X, y)
         n = X.shape[0]
         lr = check.positive_float(lr, "lr")
-        epochs = check.integer(epochs, "epochs", 1)
+        epochs = check.integer(epochs, "epochs", 1, check.MAX_INT64)
         batch_size = n if batch_size is None else check.integer(batch_size, "batch_size", 1, n)
         shuffle = check.flag(shuffle, "shuffle")
         seed = check.seed(seed)
         backend = check.choice(backend, "backend", BACKENDS)
         on_divergence = check.choice(on_divergence, "on_divergence", ON_DIVERGENCE)
         shuffle_seed = self._shuffle_seed(seed)
+        history = check.history(epochs)
         if backend == "reference":
-            params, history, diverged = reference.train(
+            params, done, diverged = reference.train(
                 self.spec, self._params.tolist(), X.tolist(), Y.tolist(), lr, epochs, batch_size, shuffle, shuffle_seed
             )
             self._params[:] = params
-            history = np.array(history + [np.nan] * (epochs - len(history)))
+            history[: len(done)] = done
+            history[len(done) :] = np.nan
         else:
-            history = np.empty(epochs)
             seed64 = np.uint64(shuffle_seed)
             kernel = specialized.train_kernel(self.spec, batch_size > 1) if backend == "numba" else None
             if kernel is not None:
                 diverged = kernel(self._params, X, Y, lr, epochs, batch_size, shuffle, seed64, history, self._dims)
+            elif batch_size == 1:
+                diverged = generic_kernel("train")(self._params, self._layout, X, Y, lr, epochs, shuffle, seed64, history)
             else:
-                diverged = generic_kernel("train" if batch_size == 1 else "train_batched")(
+                diverged = generic_kernel("train_batched")(
                     self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, seed64, history
                 )
         if diverged >= 0:

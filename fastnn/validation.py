@@ -15,6 +15,23 @@ import numpy as np
 from .spec import Spec
 
 MAX_SEED = 2**64 - 1
+MAX_INT64 = 2**63 - 1
+# fastnn is for small networks: more parameters than this (16 GiB per float64 copy, and
+# training keeps several copies) is refused up front rather than failing in numpy.
+MAX_PARAMS = 2**31
+
+
+def _show(value, limit=40):
+    """A short repr for messages: huge ints (whose repr may even be refused) by size."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        value = int(value)
+        if value.bit_length() > 128:
+            return f"an integer of {value.bit_length()} bits"
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not hide the real error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
 
 
 def _numeric_array(value, name):
@@ -33,7 +50,10 @@ def _numeric_array(value, name):
 
 
 def _finite_float64(arr, name):
-    out = np.array(arr, dtype=np.float64, order="C", copy=True)
+    # A float128 or float16-overflowing value cast to float64 becomes inf (numpy warns
+    # "overflow encountered in cast"): silenced here, reported by the check below.
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.array(arr, dtype=np.float64, order="C", copy=True)
     if not np.isfinite(out).all():
         bad = int(np.size(out) - np.count_nonzero(np.isfinite(out)))
         raise ValueError(f"{name} must be finite, found {bad} NaN or infinite value(s)")
@@ -88,23 +108,74 @@ def _check_length(arr, n_samples):
         raise ValueError(f"y must have one row per sample of X ({n_samples}), got {arr.shape[0]}")
 
 
-def params(value, spec: Spec):
-    """A flat parameter vector as a fresh float64 array of length spec.n_params."""
-    arr = _numeric_array(value, "params")
+def params(value, spec: Spec, name="params"):
+    """A flat parameter vector as a fresh float64 array of length spec.n_params.
+
+    ``name``: the argument it came from (``init`` for ``Network(init=array)``); the
+    message then reads "init (the params) must ...".
+    """
+    label = name if name == "params" else f"{name} (the params)"
+    arr = _numeric_array(value, label)
     if arr.ndim != 1 or arr.shape[0] != spec.n_params:
         raise ValueError(
-            f"params must be a flat array of {spec.n_params} values for {spec.describe()}, "
+            f"{label} must be a flat array of {spec.n_params} values for {spec.describe()}, "
             f"got shape {arr.shape}"
         )
-    return _finite_float64(arr, "params")
+    return _finite_float64(arr, label)
+
+
+def network_size(spec: Spec):
+    """Refuse networks too big to allocate (naming sizes) before numpy fails on them."""
+    if spec.n_params > MAX_PARAMS:
+        raise ValueError(
+            f"sizes [{', '.join(_show(w) for w in spec.sizes)}] give {_show(spec.n_params)} parameters; "
+            "fastnn trains small networks, "
+            f"at most {MAX_PARAMS} parameters"
+        )
+    return spec
+
+
+def finite_params(values):
+    """The network's own params, which weight()/bias() views can overwrite with NaN/inf."""
+    if not np.isfinite(values).all():
+        bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+        raise ValueError(
+            f"the network's params hold {bad} NaN or infinite value(s) (written through params, weight() "
+            "or bias()?); set finite params first"
+        )
+
+
+def finite_result(values, what, culprits):
+    """A result computed from finite input that overflowed float64 raises ValueError
+    naming the arguments that can be too large (``culprits``)."""
+    if not np.isfinite(values).all():
+        raise ValueError(
+            f"{what} overflowed float64 (got NaN or inf): {culprits} hold values too large for this "
+            "network; scale them down"
+        )
+    return values
+
+
+def history(epochs):
+    """The (epochs,) float64 loss history buffer, or ValueError naming epochs if it cannot
+    be allocated."""
+    try:
+        return np.empty(epochs)
+    except (MemoryError, ValueError):
+        raise ValueError(
+            f"epochs={epochs} is too many: the loss history alone needs {8 * epochs} bytes"
+        ) from None
 
 
 def positive_float(value, name):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    out = float(value)
+    try:
+        out = float(value)
+    except OverflowError:  # an int beyond float64's range
+        out = math.inf
     if not (math.isfinite(out) and out > 0.0):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+        raise ValueError(f"{name} must be positive and finite, got {_show(value)}")
     return out
 
 
@@ -118,7 +189,7 @@ def integer(value, name, low, high=None):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}") from None
     if out < low or (high is not None and out > high):
         bound = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be {bound}, got {out}")
+        raise ValueError(f"{name} must be {bound}, got {_show(out, 60)}")
     return out
 
 
