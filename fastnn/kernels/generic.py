@@ -320,8 +320,9 @@ def all_finite(values):
 
 
 @njit(**_KW)
-def train(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, history):
-    """A whole SGD run in place on params; see ``reference.train`` for the semantics.
+def train(params, layout, X, Y, lr, epochs, shuffle, seed, history):
+    """A whole run of per-sample SGD in place on params (``train_batched`` does batches);
+    see ``reference.train`` for the semantics.
 
     Writes the mean loss of epoch e into history[e]. Returns -1, or the index of the
     epoch that produced a non-finite loss or parameter: params are then restored to
@@ -331,7 +332,7 @@ def train(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, history):
     z, a, d = _buffers(layout)
     u, n_out = _output(layout)
     loss = layout[1]
-    grad = np.empty(params.shape[0])
+    unused = np.empty(0)
     wt = np.empty(params.shape[0])
     transpose(params, layout, wt)
     start_params = np.empty(params.shape[0])
@@ -341,22 +342,11 @@ def train(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, history):
         state = shuffle_order(order, shuffle, state)
         start_params[:] = params
         epoch_loss = 0.0
-        # One code path for both modes (each inlined function appears once: compile time).
-        fused = batch_size == 1
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            if not fused:
-                grad[:] = 0.0
-            for k in range(start, stop):
-                s = order[k]
-                forward(params, layout, X, s, z, a)
-                epoch_loss += sample_loss(loss, a, u, n_out, Y, s)
-                backward(params, wt, layout, Y, s, z, a, d, grad, lr, fused)
-            if not fused:
-                m = stop - start
-                for p in range(params.shape[0]):
-                    params[p] -= lr * (grad[p] / m)
-                transpose(params, layout, wt)
+        for k in range(n):
+            s = order[k]
+            forward(params, layout, X, s, z, a)
+            epoch_loss += sample_loss(loss, a, u, n_out, Y, s)
+            backward(params, wt, layout, Y, s, z, a, d, unused, lr, True)
         epoch_mean = epoch_loss / n
         if not (np.isfinite(epoch_mean) and all_finite(params)):
             params[:] = start_params
@@ -494,6 +484,6 @@ SIGNATURES = {
     "predict": f"void({_P}, {_L}, {_M}, {_M})",
     "mean_loss": f"float64({_P}, {_L}, {_M}, {_M})",
     "mean_gradient": f"float64({_P}, {_L}, {_M}, {_M}, {_P})",
-    "train": f"int64({_P}, {_L}, {_M}, {_M}, float64, int64, int64, boolean, uint64, {_P})",
+    "train": f"int64({_P}, {_L}, {_M}, {_M}, float64, int64, boolean, uint64, {_P})",
     "train_batched": f"int64({_P}, {_L}, {_M}, {_M}, float64, int64, int64, boolean, uint64, {_P})",
 }
