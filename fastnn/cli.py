@@ -52,9 +52,14 @@ def _names(text):
     return [v for v in text.split(",") if v] if text else None
 
 
-def _data(args, n_outputs_hint=None):
+PLOT_FORMATS = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
+def _data(args):
     """(X, y) from a data set name or a CSV file."""
     name = args.data
+    if args.samples is not None and args.samples < 1:
+        raise SystemExit(f"fastnn: --samples must be at least 1, got {args.samples}")
     if name == "quadratic":
         return datasets.quadratic(args.samples or 100, seed=args.data_seed)
     if name == "gender":
@@ -63,11 +68,14 @@ def _data(args, n_outputs_hint=None):
         return datasets.xor()
     if name in ("spiral", "vertical"):
         return getattr(datasets, name)(args.samples or 100, args.classes, seed=args.data_seed)
-    if not os.path.exists(name):
+    if not os.path.isfile(name):
         raise SystemExit(f"fastnn: --data must be quadratic, gender, xor, spiral, vertical or a CSV file; got {name!r}")
     # csv, not np.genfromtxt(names=True): that rewrites names ("sepal.length" -> "sepallength")
-    with open(name, newline="", encoding="utf-8") as handle:
-        rows = [row for row in csv.reader(handle) if row]
+    try:
+        with open(name, newline="", encoding="utf-8") as handle:
+            rows = [row for row in csv.reader(handle) if row]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SystemExit(f"fastnn: cannot read --data {name!r} as a CSV text file: {exc}") from None
     if len(rows) < 2:
         raise SystemExit(f"fastnn: {name} needs a header row of column names and at least one row of numbers")
     columns = [c.strip() for c in rows[0]]
@@ -112,6 +120,10 @@ def sweep_command(args):
     for option, path in (("--csv", args.csv), ("--plot", args.plot)):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise SystemExit(f"fastnn sweep: {option} {path!r}: its folder does not exist")
+        if path and os.path.isdir(path):
+            raise SystemExit(f"fastnn sweep: {option} {path!r} is a folder; give a file name")
+    if args.plot and os.path.splitext(args.plot)[1].lower() not in PLOT_FORMATS:
+        raise SystemExit(f"fastnn sweep: --plot {args.plot!r} must end in one of {', '.join(PLOT_FORMATS)}")
     X, y = _data(args)
     sizes = parse(lambda text: [int(v) for v in text.split(",")], args.sizes, "--sizes")
     activation = args.activation if "," not in args.activation else args.activation.split(",")

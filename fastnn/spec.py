@@ -68,7 +68,7 @@ def _name_list(value, valid, argument, count):
 
 
 def _sizes(sizes):
-    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+    if not isinstance(sizes, (list, tuple, range, np.ndarray)):
         raise TypeError(f"sizes must be a list of layer widths like [2, 2, 1], got {sizes!r}")
     out = []
     for width in sizes:

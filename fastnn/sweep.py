@@ -244,7 +244,7 @@ def sweep(
     ``batch_size``: entries 1 (per sample), k, or None (the full batch, as in fit).
     ``checkpoints``: epochs (1..epochs) after which parameters are kept too.
     ``chunk``: configurations per block; ``threads``: blocks trained at once (default
-    ``numba.get_num_threads()``, i.e. all cores or NUMBA_NUM_THREADS). Neither changes
+    NUMBA_NUM_THREADS, i.e. all cores unless that variable says otherwise). Neither changes
     any result. Returns a SweepResult; see the module docstring for what each
     configuration means.
     """
@@ -277,7 +277,8 @@ def sweep(
     progress = check.flag(progress, "progress")
     allow_large = check.flag(allow_large, "allow_large")
     chunk = check.integer(chunk, "chunk", 1)
-    threads = numba.get_num_threads() if threads is None else check.integer(threads, "threads", 1)
+    # numba.config, not numba.get_num_threads(): that would launch numba's threading layer
+    threads = numba.config.NUMBA_NUM_THREADS if threads is None else check.integer(threads, "threads", 1)
     ckpts = []
     if checkpoints is not None and not (hasattr(checkpoints, "__len__") and len(checkpoints) == 0):
         ckpts = sorted(_values(checkpoints, "checkpoints", lambda v: check.integer(v, "checkpoints", 1, epochs)))
@@ -324,7 +325,10 @@ def sweep(
     for k, (rate, seed, widths, bs) in enumerate(grid):
         configs[k] = (rate, seed, "-".join(map(str, widths)), bs, group_keys.index((widths, bs)))
 
-    losses = np.full((K, epochs), np.nan)
+    try:
+        losses = np.full((K, epochs), np.nan)
+    except (MemoryError, ValueError):
+        raise ValueError(f"epochs={epochs}: the loss curves of {K} configurations do not fit in memory") from None
     diverged = np.full(K, -1, dtype=np.int64)
     groups = []
     started = time.perf_counter()

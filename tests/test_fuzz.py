@@ -804,10 +804,9 @@ with open(BINARY, "wb") as _f:
 FOLDER = os.path.join(_DIR, "folder")
 os.mkdir(FOLDER)
 
-# Values the command mishandles today (a traceback instead of a clean error), reported to
-# the owner of fastnn/cli.py; each is tested alone in test_cli_known_bugs (strict xfail:
-# it fails the day the bug is fixed, so that the value moves back into the fuzzed set).
-KNOWN_CLI_BUGS = {
+# Values the command once answered with a traceback (fixed in fastnn/cli.py); each is run
+# alone in test_cli_former_bugs as well as being part of the fuzzed values.
+FORMER_CLI_BUGS = {
     ("--data", FOLDER): "IsADirectoryError from open() in cli._data",
     ("--data", BINARY): "UnicodeDecodeError from the csv reader in cli._data",
     ("--csv", FOLDER): "IsADirectoryError from SweepResult.to_csv, after the whole sweep ran",
@@ -823,7 +822,7 @@ OPTIONS = {
     "--init": (["he", "xavier"], ["glorot"]),
     "--data": (["quadratic", "xor", "gender", "spiral", "vertical", GOOD_CSV],
                [os.path.join(_DIR, "missing.csv"), *BAD_FILES.values(), FOLDER, BINARY]),
-    "--samples": (["5", "12"], ["x", "1.5"]),
+    "--samples": (["5", "12"], ["x", "1.5", "0", "-3"]),
     "--classes": (["2", "3"], ["x"]),
     "--lr": (["0.01", "1e-3:1e-1:3", "0.1,0.2"], ["abc", "0", "-1", "nan", "inf", "1:2:-1", "0:1:3", "", ",",
                                                   "1e400", "1:2"]),
@@ -856,9 +855,7 @@ def cli_argvs(draw):
     bad_option = draw(st.sampled_from([None] * len(OPTIONS) + list(OPTIONS)))
     for option, (good, bad_values) in OPTIONS.items():
         if option == bad_option:
-            value = draw(st.sampled_from(bad_values))
-            if (option, value) not in KNOWN_CLI_BUGS:
-                argv += [option, value]
+            argv += [option, draw(st.sampled_from(bad_values))]
         elif good and draw(st.integers(0, 2)) == 0:
             argv += [option, draw(st.sampled_from(good))]
     for flag in ("--shuffle", "--allow-large"):
@@ -912,12 +909,10 @@ def _fuzz_command(argv):
 
 
 @pytest.mark.parametrize(
-    "option, value", sorted(KNOWN_CLI_BUGS), ids=[o + "=" + os.path.basename(v) for o, v in sorted(KNOWN_CLI_BUGS)]
+    "option, value", sorted(FORMER_CLI_BUGS), ids=[o + "=" + os.path.basename(v) for o, v in sorted(FORMER_CLI_BUGS)]
 )
-@pytest.mark.xfail(strict=True, reason="fastnn/cli.py: a traceback instead of a clean error (see KNOWN_CLI_BUGS)")
-def test_cli_known_bugs(option, value):
-    """Each value the command mishandles today, alone: the strict xfail turns into a
-    failure once fastnn/cli.py handles it, so that it rejoins the fuzzed values."""
+def test_cli_former_bugs(option, value):
+    """Each value the command once answered with a traceback, alone: now a clean exit."""
     argv = with_defaults(["sweep", option, value])
     status, stdout, stderr = run_cli(argv)
     assert_clean_exit(argv, status, stdout, stderr)
@@ -926,8 +921,6 @@ def test_cli_known_bugs(option, value):
 # ------------------------------------------------------------------ known bugs elsewhere
 
 
-@pytest.mark.xfail(strict=True, reason="fastnn/sweep.py: with allow_large=True, epochs too large to allocate "
-                                       "reach np.full and fail with numpy's message, which names no argument")
 @pytest.mark.parametrize("epochs", [2**62, 10**30])
 def test_sweep_epochs_too_large_to_allocate_name_epochs(epochs):
     out = run(lambda: fastnn.sweep([2, 2, 1], SWEEP_X, SWEEP_Y, lr=[0.1], epochs=epochs, allow_large=True,
@@ -936,8 +929,6 @@ def test_sweep_epochs_too_large_to_allocate_name_epochs(epochs):
     names_one_of(out.error, {"epochs"})
 
 
-@pytest.mark.xfail(strict=True, reason="fastnn/spec.py: sizes accepts any sized iterable; a set is taken in its "
-                                       "iteration order ({2, 1} builds a 1-2 network)")
 def test_sizes_as_a_set_is_refused():
     out = run(lambda: fastnn.Network({2, 1}))
     assert out.error is not None

@@ -379,10 +379,6 @@ def test_fit_and_sweep_with_threads_do_not_start_numba_threading_layer(thread_ru
         assert not run["parallel layer launched by sweep with threads"]
 
 
-@pytest.mark.xfail(strict=True, reason="fastnn/sweep.py: threads=None calls numba.get_num_threads(), which "
-                                       "launches numba's threading layer (its worker threads) although no "
-                                       "parallel kernel ever runs; numba.config.NUMBA_NUM_THREADS gives the "
-                                       "same number without launching it")
 def test_sweep_default_threads_do_not_start_numba_threading_layer(thread_runs):
     assert not thread_runs[1]["parallel layer launched by sweep"]
 
