@@ -4,8 +4,10 @@
 
 One table per case: each implementation's median time per step (a step is one sample's
 forward pass, backward pass and update), its ratio to fastnn's numba backend and its
-speed-up over the pure-Python reference; then the start-up figures (compile time with
-an empty cache, cold start with a warm one), the machine, the versions and the date.
+speed-up over the pure-Python reference; then the sweeps (``bench/test_sweep.py``: ns per
+configuration-step of ``fastnn.sweep``, a loop of ``fit`` calls and JAX's ``jit(vmap)``,
+with the issue's targets marked met or not met); then the start-up figures (compile time
+with an empty cache, cold start with a warm one), the machine, the versions and the date.
 All ratios come from one run on one machine: absolute times drift on shared machines,
 ratios measured together much less.
 """
@@ -19,6 +21,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 BASELINE, REFERENCE = "numba", "reference"
+
+# Sweeps (bench/test_sweep.py): the implementation the ratios are taken against, the
+# report order, and the issue's targets.
+SWEEP_BASELINE = "sweep"
+SWEEP_ORDER = ("sweep", "sweep-1thread", "fit-loop", "jax")
+SWEEP_TARGET_NS = 1.5  # fastnn.sweep, ns per configuration-step, at most
+SWEEP_TARGET_JAX = 10.0  # fastnn.sweep faster than JAX's jit(vmap) by at least this factor
 
 
 def _registry():
@@ -76,6 +85,135 @@ def collect(data):
         elif "kind" in info:
             startup[info["kind"]] = dict(info, median_s=stats["median"], min_s=stats["min"], rounds=stats["rounds"])
     return by_case, startup
+
+
+def collect_sweeps(data):
+    """{sweep: {impl: row}} from the JSON (benchmarks whose extra_info names a sweep)."""
+    sweeps = {}
+    for bench in data["benchmarks"]:
+        info = bench.get("extra_info", {})
+        if "sweep" not in info or "config_steps" not in info:
+            continue
+        stats = bench["stats"]
+        steps = info["config_steps"]
+        row = dict(
+            info,
+            ns_median=stats["median"] / steps * 1e9,
+            ns_min=stats["min"] / steps * 1e9,
+            rounds=stats["rounds"],
+        )
+        sweeps.setdefault(info["sweep"], {})[info["impl"]] = row
+    return sweeps
+
+
+def _bytes(value):
+    if value >= 2**20:
+        return f"{value / 2**20:.2f} MiB"
+    if value >= 2**10:
+        return f"{value / 2**10:.1f} KiB"
+    return f"{value} B"
+
+
+def _met(ok):
+    return "**met**" if ok else "**not met**"
+
+
+def sweep_table(name, rows):
+    """Markdown lines for one sweep: the table, the targets, memory."""
+    out = []
+    first = next(iter(rows.values()))
+    out.append(f"### `{name}`")
+    out.append("")
+    out.append(first.get("sweep_description", ""))
+    out.append("")
+    impls = [i for i in SWEEP_ORDER if i in rows] + [i for i in rows if i not in SWEEP_ORDER]
+    base = rows.get(SWEEP_BASELINE, {}).get("ns_median")
+    out.append(
+        "| implementation | ns per configuration-step (median) | min | configurations x epochs x samples per call "
+        "| rounds | compile / load (untimed) | time / fastnn sweep |"
+    )
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    for impl in impls:
+        row = rows[impl]
+        t = row["ns_median"]
+        shape = f"{row['configs']:,} x {row['epochs']:,} x {row['samples']:,}"
+        if row["configs"] != row.get("grid_configs", row["configs"]):
+            shape += f" (of {row['grid_configs']:,})"
+        compile_s = row.get("compile_s")
+        title = row.get("impl_title", impl)
+        label = f"**{title}**" if impl == SWEEP_BASELINE else title
+        out.append(
+            f"| {label} | {_ns(t)} | {_ns(row['ns_min'])} | {shape} | {row['rounds']} | "
+            f"{_seconds(compile_s) if compile_s is not None else ''} | {_ratio(t / base) if base else 'n/a'} |"
+        )
+    out.append("")
+    out.append(
+        "A configuration-step is one sample's forward pass, backward pass and update for one "
+        "configuration. Times are whole calls (for `fastnn.sweep`: argument checks, the grid, "
+        "initialisation and the kernel lookup included; compilation, or loading the compiled "
+        "kernel from the disk cache, is done by an earlier untimed call and shown apart: near "
+        "zero where an earlier benchmark in the run already loaded the kernel; for JAX it "
+        "includes its first, warm-up run). The fit loop times a subset of the configurations "
+        "(its networks built beforehand) and is scaled per configuration-step."
+    )
+    out.append("")
+    base_row = rows.get(SWEEP_BASELINE)
+    if base_row:
+        threads = base_row.get("threads")
+        lines = []
+        lines.append(
+            f"| fastnn.sweep <= {SWEEP_TARGET_NS:g} ns per configuration-step"
+            + (f" ({threads} threads)" if threads else "")
+            + f" | {_ns(base)} ns | {_met(base <= SWEEP_TARGET_NS)} |"
+        )
+        if "jax" in rows:
+            times = rows["jax"]["ns_median"] / base
+            lines.append(
+                f"| fastnn.sweep >= {SWEEP_TARGET_JAX:g}x faster than JAX `jit(vmap)` | "
+                f"{_compare(times, 'JAX')} | {_met(times >= SWEEP_TARGET_JAX)} |"
+            )
+        else:
+            lines.append(
+                f"| fastnn.sweep >= {SWEEP_TARGET_JAX:g}x faster than JAX `jit(vmap)` | "
+                "not measured (JAX not installed) | n/a |"
+            )
+        out.append("Targets (from the medians above, measured in one run):")
+        out.append("")
+        out.append("| target | measured | |")
+        out.append("|---|---|---|")
+        out += lines
+        out.append("")
+        facts = []
+        if "fit-loop" in rows:
+            facts.append(_compare(rows["fit-loop"]["ns_median"] / base, "a loop of `fit` calls"))
+        if "sweep-1thread" in rows and threads:
+            one = rows["sweep-1thread"]["ns_median"]
+            facts.append(f"with {threads} threads {_compare(one / base, 'with 1')}")
+        training = base_row.get("ns_per_config_step_training")
+        if training:
+            facts.append(f"its training alone (`result.seconds`) takes {_ns(training)} ns per configuration-step")
+        if facts:
+            out.append("fastnn.sweep (medians): " + "; ".join(facts) + ".")
+            out.append("")
+        if "kxpe_bytes" in base_row:
+            K, E, P = base_row["grid_configs"], base_row["epochs"], base_row.get("n_params", "P")
+            text = (
+                f"Memory: the result holds K x (P + E) floats, K = {K:,}, P = {P}, E = {E}: "
+                f"{_bytes(base_row['result_float_bytes'])} ({_bytes(base_row['kxpe_bytes'])} expected)"
+            )
+            if "tracemalloc_peak_bytes" in base_row:
+                text += (
+                    f"; the Python-visible peak during a sweep (tracemalloc: numpy arrays and Python "
+                    f"objects) was {_bytes(base_row['tracemalloc_peak_bytes'])}. The kernels' scratch "
+                    "(numba allocations, not seen by tracemalloc) is allocated once per block of "
+                    "configurations, before the epoch loop: none per step (checked by "
+                    "`bench/test_sweep.py::test_sweep_memory`)."
+                )
+            else:
+                text += "."
+            out.append(text)
+            out.append("")
+    return out
 
 
 def case_table(name, rows, registry):
@@ -211,11 +349,18 @@ def render(data):
         "noisy machine: compare ratios, not absolute times across runs."
     )
     lines.append("")
-    lines.append("## Training: ns per step")
-    lines.append("")
+    if by_case:
+        lines.append("## Training: ns per step")
+        lines.append("")
     order = list(registry.CASES) if registry else sorted(by_case)
     for name in [c for c in order if c in by_case] + [c for c in by_case if c not in order]:
         lines += case_table(name, by_case[name], registry)
+    sweeps = collect_sweeps(data)
+    if sweeps:
+        lines.append("## Sweeps: ns per configuration-step")
+        lines.append("")
+        for name, rows in sweeps.items():
+            lines += sweep_table(name, rows)
     lines += startup_section(startup)
     lines += machine_section(data)
     return "\n".join(lines).rstrip() + "\n"

@@ -1,5 +1,9 @@
 """JAX comparison: the same SGD as fastnn, ``jax.jit`` over ``lax.scan`` (samples, epochs).
 
+``prepare`` trains one network; ``prepare_sweep`` trains K configurations (learning rates
+and initial parameters) at once, ``jax.jit(jax.vmap(train))``, to compare with
+``fastnn.sweep``.
+
 float64 throughout (``jax_enable_x64``, set on import). Weights use fastnn's layout,
 ``z = a @ W + b`` with W (n_in, n_out). ReLU is written as ``where(z > 0, z, 0)`` so that
 its derivative at 0 is 0, as in fastnn and seed 000 (``jnp.maximum`` would give 1/2).
@@ -79,10 +83,10 @@ def _flat(layers):
     return np.concatenate([np.concatenate([np.asarray(W).ravel(), np.asarray(b)]) for W, b in layers])
 
 
-def make_train(case, epochs, X, Y):
-    """A jitted ``train(layers) -> (layers, history)`` running ``epochs`` epochs."""
+def _trainer(case, epochs, X, Y):
+    """``train(layers, lr) -> (layers, history)`` running ``epochs`` epochs (not jitted)."""
     losses = _sample_losses(case)
-    lr, n, bs = case.lr, X.shape[0], case.batch_size
+    n, bs = X.shape[0], case.batch_size
 
     def batch_loss(layers, Xb, Yb):
         per_sample = losses(layers, Xb, Yb)
@@ -90,27 +94,60 @@ def make_train(case, epochs, X, Y):
 
     grad = jax.value_and_grad(batch_loss, has_aux=True)
 
-    def step(layers, batch):
-        (_, total), g = grad(layers, *batch)
-        return jax.tree_util.tree_map(lambda p, gp: p - lr * gp, layers, g), total
-
     full = n // bs
     Xf, Yf = X[: full * bs].reshape(full, bs, -1), Y[: full * bs].reshape(full, bs, -1)
     Xr, Yr = X[full * bs :], Y[full * bs :]
 
-    def epoch(layers, _):
-        layers, totals = lax.scan(step, layers, (Xf, Yf))
-        total = jnp.sum(totals)
-        if Xr.shape[0]:
-            layers, rest = step(layers, (Xr, Yr))
-            total = total + rest
-        return layers, total / n
+    def train(layers, lr):
+        def step(layers, batch):
+            (_, total), g = grad(layers, *batch)
+            return jax.tree_util.tree_map(lambda p, gp: p - lr * gp, layers, g), total
 
-    @jax.jit
-    def train(layers):
+        def epoch(layers, _):
+            layers, totals = lax.scan(step, layers, (Xf, Yf))
+            total = jnp.sum(totals)
+            if Xr.shape[0]:
+                layers, rest = step(layers, (Xr, Yr))
+                total = total + rest
+            return layers, total / n
+
         return lax.scan(epoch, layers, None, length=epochs)
 
     return train
+
+
+def make_train(case, epochs, X, Y):
+    """A jitted ``train(layers) -> (layers, history)`` running ``epochs`` epochs."""
+    train = _trainer(case, epochs, X, Y)
+    lr = case.lr
+    return jax.jit(lambda layers: train(layers, lr))
+
+
+def make_sweep_train(case, epochs, X, Y):
+    """``jit(vmap(train))``: ``train(layers, lrs) -> (layers, histories)`` for K
+    configurations at once, each trained as ``make_train`` trains one (``lax.scan`` over
+    epochs of a ``lax.scan`` over batches). ``layers``: [(W (K, n_in, n_out), b (K, n_out)),
+    ...]; ``lrs`` (K,); ``histories`` (K, epochs). ``case.lr`` is not used."""
+    return jax.jit(jax.vmap(_trainer(case, epochs, X, Y)))
+
+
+def _batched_layers(spec, flat):
+    """fastnn's flat params, one row per configuration (K, n_params) -> [(W, b), ...]
+    with W (K, n_in, n_out) and b (K, n_out), as jnp arrays."""
+    K = flat.shape[0]
+    layers = []
+    for l in range(spec.n_layers):
+        n_in, n_out = spec.sizes[l], spec.sizes[l + 1]
+        w0, b0 = spec.weight_offset(l), spec.bias_offset(l)
+        W = flat[:, w0 : w0 + n_in * n_out].reshape(K, n_in, n_out)
+        layers.append((jnp.asarray(W.copy()), jnp.asarray(flat[:, b0 : b0 + n_out].copy())))
+    return layers
+
+
+def _batched_flat(layers):
+    return np.concatenate(
+        [np.concatenate([np.asarray(W).reshape(W.shape[0], -1), np.asarray(b)], axis=1) for W, b in layers], axis=1
+    )
 
 
 def prepare(case, epochs):
@@ -134,3 +171,40 @@ def prepare(case, epochs):
         return np.asarray(history), _flat(layers)
 
     return Prepared(run, epochs, epochs * X.shape[0], outcome, warmup)
+
+
+def prepare_sweep(case, epochs, lrs, params):
+    """K configurations of ``case``'s network trained together, ``jit(vmap(...))``.
+
+    ``lrs`` (K,): each configuration's learning rate; ``params`` (K, n_params): each one's
+    initial parameters in fastnn's layout. Like ``prepare``, but ``steps`` counts
+    configuration-steps (K * epochs * n_samples) and ``outcome()`` returns
+    ``(losses (K, epochs), params (K, n_params))``. The warm-up call (trace and compile)
+    runs here, outside the timed region.
+    """
+    spec = case.network().spec
+    if not spec.bias:
+        raise NotImplementedError("jax_impl: networks without biases")
+    params = np.ascontiguousarray(params, dtype=np.float64)
+    lrs = np.ascontiguousarray(lrs, dtype=np.float64)
+    if params.ndim != 2 or params.shape[1] != spec.n_params or lrs.shape != (params.shape[0],):
+        raise ValueError(f"prepare_sweep: need params (K, {spec.n_params}) and lrs (K,), got {params.shape}, {lrs.shape}")
+    X, Y = case.arrays()
+    X, Y = jnp.asarray(X), jnp.asarray(Y)
+    initial = _batched_layers(spec, params)
+    rates = jnp.asarray(lrs)
+    train = make_sweep_train(case, epochs, X, Y)
+    last = {}
+
+    def run():
+        last["out"] = jax.block_until_ready(train(initial, rates))
+
+    started = time.perf_counter()
+    run()  # trace and compile outside the timed region
+    warmup = time.perf_counter() - started
+
+    def outcome():
+        layers, histories = last["out"]
+        return np.asarray(histories), _batched_flat(layers)
+
+    return Prepared(run, epochs, len(lrs) * epochs * X.shape[0], outcome, warmup)
