@@ -5,12 +5,11 @@ import argparse
 import csv
 import os
 import sys
-import time
 
 import numpy as np
 
 from . import datasets
-from .seeds import SEED000_EPOCHS, SEED000_LR, seed000_network
+from .seeds import SEED000_EPOCHS
 
 
 def demo(args):

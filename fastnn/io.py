@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import json
 import os
-import stat
-import tempfile
 
 import numpy as np
+
+from .atomic import write_atomically
 
 FORMAT_VERSION = 1
 NETWORK = "fastnn.network"
@@ -40,56 +40,8 @@ def _path(path):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}") from None
 
 
-def _umask():
-    """The process umask, read without changing it (os.umask would, racing other threads)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0o022
-
-
-def _fsync_folder(folder):
-    """Make the rename itself durable (best effort: not every OS/filesystem allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write(path, arrays):
-    path = _path(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    # The file the user gets has the permissions open() would have given it (mkstemp
-    # creates 0600), or those of the file it replaces.
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        mode = 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".fastnn-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_folder(folder)
+    write_atomically(_path(path), lambda handle: np.savez(handle, **arrays))
 
 
 def _header_array(header):

@@ -65,9 +65,11 @@ def block(kind, w):
 def dispatcher(kind):
     extra = ", lr" if kind == "step" else ""
     if kind == "dot":
-        sig, first, call = ("mat, mat0, stride, vec, vec0, n, out, out0, width", "out0", "mat, mat0 + j, stride, vec, vec0, n, out, out0 + j")
+        sig = "mat, mat0, stride, vec, vec0, n, out, out0, width"
+        call = "mat, mat0 + j, stride, vec, vec0, n, out, out0 + j"
     else:
-        sig, first, call = (f"mat, mat0, stride, vec, vec0, n, col, col0, width{extra}", "col0", f"mat, mat0 + j, stride, vec, vec0, n, col, col0 + j{extra}")
+        sig = f"mat, mat0, stride, vec, vec0, n, col, col0, width{extra}"
+        call = f"mat, mat0 + j, stride, vec, vec0, n, col, col0 + j{extra}"
     lines = [f"def {kind}({sig}):", f'    """{kind} over ``width`` columns, in blocks."""', "    j = 0"]
     lines += ["    while j < width:", "        left = width - j"]
     for idx, w in enumerate(WIDTHS):

@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 import fastnn
+from fastnn import atomic
 from fastnn import io as fio
 
 # Pool shapes (tests/strategies.py): their kernels are compiled already.
@@ -417,4 +418,4 @@ def test_saved_file_permissions(tmp_path):
         assert stat.S_IMODE(os.stat(tmp_path / "new.npz").st_mode) == 0o640
     finally:
         os.umask(umask)
-    assert fio._umask() == umask
+    assert atomic._umask() == umask

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 
+from ..atomic import write_atomically
 from .compiler import compiled
 
 _memory = {}
@@ -54,21 +55,6 @@ def cache_dir():
 
 def _digest(text):
     return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-def _write_atomically(path, text):
-    folder = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".py")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _read(path):
@@ -106,7 +92,7 @@ def _from_file(source_text, key, folder):
     text = "CACHE = True\n" + source_text
     path = os.path.join(folder, f"k_{key}.py")
     if _read(path) != text:
-        _write_atomically(path, text)
+        write_atomically(path, lambda handle: handle.write(text.encode()))
     module_name = f"fastnn_generated_{key}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)

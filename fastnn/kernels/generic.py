@@ -27,7 +27,6 @@ from ..spec import (
     GAUSSIAN,
     HALF_SQUARED_ERROR,
     HEADER,
-    LINEAR,
     MSE,
     N_IN,
     N_OUT,

@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from ..spec import ACT, B_OFF, HEADER, N_IN, N_OUT, ROW, SOFTMAX, UNIT_OFF, W_OFF
-from .generic import activate, clip, derivative, output_delta, sample_loss  # noqa: F401
+from .generic import activate, derivative, output_delta, sample_loss
 from .rng import shuffle_order
 
 
