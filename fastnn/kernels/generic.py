@@ -356,6 +356,92 @@ def train(params, layout, X, Y, lr, epochs, shuffle, seed, history):
 
 
 @njit(**_KW)
+def _batch_forward(params, wt, layout, l, zu, au, bs, m):
+    """Layer l for the m samples of a batch at once (unit-major buffers, row stride bs)."""
+    r = HEADER + ROW * l
+    n_in, n_out, w, bo = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
+    code, u = layout[r + ACT], layout[r + UNIT_OFF]
+    src = u - n_in
+    for j in range(n_out):
+        # z[j, b] = (a[0, b] W[0, j] + a[1, b] W[1, j] + ...) + bias_j, all b at once
+        dot(au, src * bs, bs, wt, w + j * n_in, n_in, zu, (u + j) * bs, m)
+        if bo >= 0:
+            for b in range(m):
+                zu[(u + j) * bs + b] += params[bo + j]
+    if code == SOFTMAX:
+        for b in range(m):
+            biggest = zu[u * bs + b]
+            for j in range(1, n_out):
+                if zu[(u + j) * bs + b] > biggest:
+                    biggest = zu[(u + j) * bs + b]
+            total = 0.0
+            for j in range(n_out):
+                au[(u + j) * bs + b] = np.exp(zu[(u + j) * bs + b] - biggest)
+                total += au[(u + j) * bs + b]
+            for j in range(n_out):
+                au[(u + j) * bs + b] = au[(u + j) * bs + b] / total
+    else:
+        for j in range(n_out):
+            activate_layer(code, zu, au, (u + j) * bs, m)
+
+
+@njit(**_KW)
+def _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m):
+    """Layer l's gradient sums over the batch (samples in order) and the error signal of
+    the layer below; du holds layer l's dL/dz."""
+    units = layout[3]
+    r = HEADER + ROW * l
+    n_in, n_out, w, bo = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
+    u = layout[r + UNIT_OFF]
+    src = u - n_in
+    if l > 0:
+        below = layout[HEADER + ROW * (l - 1) + ACT]
+        for i in range(n_in):
+            # d[i, b] = f'(z[i, b]) (W[i, 0] d[0, b] + W[i, 1] d[1, b] + ...)
+            dot(du, u * bs, bs, params, w + i * n_out, n_out, du, (src + i) * bs, m)
+            scale_by_derivative(below, zu, au, du, (src + i) * bs, m)
+    # gradient sums over the batch's samples, in order, along the wider side
+    if n_out >= n_in:
+        for j in range(n_out):
+            for b in range(m):
+                dt[b * units + u + j] = du[(u + j) * bs + b]
+        for i in range(n_in):
+            dot(dt, u, units, au, (src + i) * bs, m, grad, w + i * n_out, n_out)
+    else:
+        for i in range(n_in):
+            for b in range(m):
+                at[b * units + src + i] = au[(src + i) * bs + b]
+        for j in range(n_out):
+            # lands transposed: grad[w + j * n_in + i]
+            dot(at, src, units, du, (u + j) * bs, m, grad, w + j * n_in, n_in)
+    if bo >= 0:
+        for j in range(n_out):
+            total = 0.0
+            for b in range(m):
+                total += du[(u + j) * bs + b]
+            grad[bo + j] = total
+
+
+@njit(**_KW)
+def _batch_update(params, layout, grad, lr, m):
+    """params -= lr * (gradient sum / m), reading each layer's sums where _batch_backward
+    left them (row-major, or transposed when the layer is wider at its input)."""
+    for l in range(layout[0]):
+        r = HEADER + ROW * l
+        n_in, n_out, w, bo = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
+        if n_out >= n_in:
+            for q in range(w, w + n_in * n_out):
+                params[q] -= lr * (grad[q] / m)
+        else:
+            for i in range(n_in):
+                for j in range(n_out):
+                    params[w + i * n_out + j] -= lr * (grad[w + j * n_in + i] / m)
+        if bo >= 0:
+            for j in range(n_out):
+                params[bo + j] -= lr * (grad[bo + j] / m)
+
+
+@njit(**_KW)
 def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, history):
     """Mini-batch / full-batch SGD with the samples of a batch side by side.
 
@@ -364,7 +450,9 @@ def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, h
     independent until the update: net inputs are stored unit-major ``(unit, sample)`` so
     that one block of accumulators covers many samples (narrow layers no longer wait on
     one long chain of additions), and sample-major copies ``(sample, unit)`` feed the
-    gradient sums, which run over the samples in order.
+    gradient sums, which run over the samples in order. The per-layer work is in separate
+    (not inlined) functions: small functions vectorise reliably, and a call per layer and
+    batch costs nothing measurable.
     """
     n = X.shape[0]
     n_layers, units, n_params = layout[0], layout[3], params.shape[0]
@@ -391,31 +479,7 @@ def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, h
                 for i in range(X.shape[1]):
                     au[i * bs + b] = X[s, i]
             for l in range(n_layers):
-                r = HEADER + ROW * l
-                n_in, n_out, w, bo = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
-                code, u = layout[r + ACT], layout[r + UNIT_OFF]
-                src = u - n_in
-                for j in range(n_out):
-                    # z[j, b] = (a[0, b] W[0, j] + a[1, b] W[1, j] + ...) + bias_j, all b at once
-                    dot(au, src * bs, bs, wt, w + j * n_in, n_in, zu, (u + j) * bs, m)
-                    if bo >= 0:
-                        for b in range(m):
-                            zu[(u + j) * bs + b] += params[bo + j]
-                if code == SOFTMAX:
-                    for b in range(m):
-                        biggest = zu[u * bs + b]
-                        for j in range(1, n_out):
-                            if zu[(u + j) * bs + b] > biggest:
-                                biggest = zu[(u + j) * bs + b]
-                        total = 0.0
-                        for j in range(n_out):
-                            au[(u + j) * bs + b] = np.exp(zu[(u + j) * bs + b] - biggest)
-                            total += au[(u + j) * bs + b]
-                        for j in range(n_out):
-                            au[(u + j) * bs + b] = au[(u + j) * bs + b] / total
-                else:
-                    for j in range(n_out):
-                        activate_layer(code, zu, au, (u + j) * bs, m)
+                _batch_forward(params, wt, layout, l, zu, au, bs, m)
             for b in range(m):  # loss and output error, one sample at a time, in order
                 s = order[start + b]
                 for j in range(n_last):
@@ -426,47 +490,8 @@ def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, h
                 for j in range(n_last):
                     du[(u_out + j) * bs + b] = dc[u_out + j]
             for l in range(n_layers - 1, -1, -1):
-                r = HEADER + ROW * l
-                n_in, n_out, w, bo = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
-                u = layout[r + UNIT_OFF]
-                src = u - n_in
-                if l > 0:
-                    below = layout[HEADER + ROW * (l - 1) + ACT]
-                    for i in range(n_in):
-                        # d[i, b] = f'(z[i, b]) (W[i, 0] d[0, b] + W[i, 1] d[1, b] + ...)
-                        dot(du, u * bs, bs, params, w + i * n_out, n_out, du, (src + i) * bs, m)
-                        scale_by_derivative(below, zu, au, du, (src + i) * bs, m)
-                # gradient sums over the batch's samples, in order, along the wider side
-                if n_out >= n_in:
-                    for j in range(n_out):
-                        for b in range(m):
-                            dt[b * units + u + j] = du[(u + j) * bs + b]
-                    for i in range(n_in):
-                        dot(dt, u, units, au, (src + i) * bs, m, grad, w + i * n_out, n_out)
-                else:
-                    for i in range(n_in):
-                        for b in range(m):
-                            at[b * units + src + i] = au[(src + i) * bs + b]
-                    for j in range(n_out):
-                        # lands transposed: grad[w + j * n_in + i]
-                        dot(at, src, units, du, (u + j) * bs, m, grad, w + j * n_in, n_in)
-                if bo >= 0:
-                    for j in range(n_out):
-                        total = 0.0
-                        for b in range(m):
-                            total += du[(u + j) * bs + b]
-                        grad[bo + j] = total
-            for l in range(n_layers):
-                r = HEADER + ROW * l
-                n_in, n_out, w, bo = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
-                rows = n_out >= n_in
-                for i in range(n_in):
-                    for j in range(n_out):
-                        g = grad[w + i * n_out + j] if rows else grad[w + j * n_in + i]
-                        params[w + i * n_out + j] -= lr * (g / m)
-                if bo >= 0:
-                    for j in range(n_out):
-                        params[bo + j] -= lr * (grad[bo + j] / m)
+                _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m)
+            _batch_update(params, layout, grad, lr, m)
             transpose(params, layout, wt, 0)
         epoch_mean = epoch_loss / n
         if not (np.isfinite(epoch_mean) and all_finite(params)):
