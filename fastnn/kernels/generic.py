@@ -310,6 +310,18 @@ def mean_gradient(params, layout, X, Y, grad):
     return total / n
 
 
+@njit(**_INLINE)
+def diverged(params, start_params, epoch_mean, e, history):
+    """End of epoch e: record its mean loss, or, if it or a parameter is not finite,
+    restore the parameters from the epoch's start, fill history[e:] with NaN and say so."""
+    if np.isfinite(epoch_mean) and all_finite(params):
+        history[e] = epoch_mean
+        return False
+    params[:] = start_params
+    history[e:] = np.nan
+    return True
+
+
 @njit(**_KW)
 def all_finite(values):
     for v in values:
@@ -346,12 +358,8 @@ def train(params, layout, X, Y, lr, epochs, shuffle, seed, history):
             forward(params, layout, X, s, z, a)
             epoch_loss += sample_loss(loss, a, u, n_out, Y, s)
             backward(params, wt, layout, Y, s, z, a, d, unused, lr, True)
-        epoch_mean = epoch_loss / n
-        if not (np.isfinite(epoch_mean) and all_finite(params)):
-            params[:] = start_params
-            history[e:] = np.nan
+        if diverged(params, start_params, epoch_loss / n, e, history):
             return e
-        history[e] = epoch_mean
     return -1
 
 
@@ -493,12 +501,8 @@ def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, h
                 _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m)
             _batch_update(params, layout, grad, lr, m)
             transpose(params, layout, wt, 0)
-        epoch_mean = epoch_loss / n
-        if not (np.isfinite(epoch_mean) and all_finite(params)):
-            params[:] = start_params
-            history[e:] = np.nan
+        if diverged(params, start_params, epoch_loss / n, e, history):
             return e
-        history[e] = epoch_mean
     return -1
 
 
