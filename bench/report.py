@@ -17,6 +17,9 @@ import json
 import sys
 from pathlib import Path
 
+from fastnn.benchmark import format_seconds as _seconds
+from fastnn.benchmark import format_times as _ratio
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
@@ -47,23 +50,11 @@ def _ns(value):
     return f"{value:.2f}"
 
 
-def _ratio(value):
-    if value >= 100:
-        return f"{value:,.0f}x"
-    if value >= 10:
-        return f"{value:.1f}x"
-    return f"{value:.2f}x"
-
-
 def _compare(times, label):
     """'3.1x faster than X' when X takes ``times`` fastnn's time, or '1.2x slower than X'."""
     if times >= 1:
         return f"{_ratio(times)} faster than {label}"
     return f"{_ratio(1 / times)} slower than {label}"
-
-
-def _seconds(value):
-    return f"{value:.2f} s" if value >= 0.1 else f"{value * 1e3:.1f} ms"
 
 
 def collect(data):

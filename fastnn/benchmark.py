@@ -449,7 +449,8 @@ def _ns(value):
     return f"{value:.2f}"
 
 
-def _times(value):
+def format_times(value):
+    """A ratio as text: '1,242x', '18.3x', '1.04x'; '' for None."""
     if value is None:
         return ""
     if value >= 100:
@@ -459,7 +460,8 @@ def _times(value):
     return f"{value:.2f}x"
 
 
-def _seconds(value):
+def format_seconds(value):
+    """A duration as text: '2.59 s', or '26.4 ms' below 0.1 s."""
     return f"{value:.2f} s" if value >= 0.1 else f"{value * 1e3:.1f} ms"
 
 
@@ -475,8 +477,8 @@ def format_result(result):
         table.append((
             row.title,
             _ns(row.ns_per_step),
-            _times(result.ratio(name)),
-            _times(result.speedup(name)),
+            format_times(result.ratio(name)),
+            format_times(result.speedup(name)),
             f"{row.epochs:,} x {case.n_samples:,}",
             str(row.runs),
             row.check,
@@ -496,7 +498,7 @@ def format_result(result):
         "of the timed runs."
     )
     compiled = [
-        f"{IMPLS[row.name].short} {_seconds(row.compile_seconds)}"
+        f"{IMPLS[row.name].short} {format_seconds(row.compile_seconds)}"
         for row in result.rows.values()
         if row.skipped is None and row.compile_seconds is not None and row.name != "torch"
     ]
