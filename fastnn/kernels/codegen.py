@@ -41,7 +41,7 @@ from ..spec import (
 SCALAR_MAX_PARAMS = 160
 SCALAR_MAX_LAYER = 64
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 # Argument types of every generated kernel (dims: int64 array of the layer widths; unused
 # by the unrolled kernels, kept so that every training kernel takes the same arguments).
@@ -156,9 +156,13 @@ def _activation(code, z):
 
 
 def _derivative(code, z, a):
-    """f'(z) as an expression; None for linear (factor 1.0, left out: x * 1.0 == x)."""
+    """f'(z) as an expression; None for linear (factor 1.0, left out: x * 1.0 == x).
+
+    ReLU's reads a = relu(z): a > 0 exactly when z > 0 (NaN included), and the sweep
+    kernels then need not keep z between their forward and backward phases.
+    """
     if code == RELU:
-        return f"(1.0 if {z} > 0.0 else 0.0)"
+        return f"(1.0 if {a} > 0.0 else 0.0)"
     if code == SIGMOID:
         return f"({a} * (1.0 - {a}))"
     if code == TANH:
@@ -344,6 +348,7 @@ class _Scalar:
         _output_delta_lines(
             spec, out, lambda k: f"z{last}_{k}", lambda k: f"a{last}_{k}", lambda k: f"y{k}", lambda k: f"d{last}_{k}"
         )
+        forward_lines = len(out.lines)
         for l in range(L - 1, 0, -1):  # error signals of hidden layers, from the old weights
             for i in range(sizes[l]):
                 total = _sum(f"{w(l, i, j)} * d{l}_{j}" for j in range(sizes[l + 1]))
@@ -359,3 +364,4 @@ class _Scalar:
             if spec.bias:
                 for j in range(sizes[l + 1]):
                     out(f"{b(l, j)} -= {lr} * d{l}_{j}" if fused else f"{grad(b(l, j))} += d{l}_{j}")
+        return forward_lines

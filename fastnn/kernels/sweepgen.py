@@ -11,6 +11,8 @@ run-time overlap checks, too many to vectorise). The contract is that of
 """
 from __future__ import annotations
 
+import re
+
 from ..spec import Spec
 from .codegen import GENERATOR_VERSION, _Emitter, _Scalar
 from .compiler import sources_digest
@@ -38,7 +40,8 @@ def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, div
     """Sweep kernel: the contract of fastnn.kernels.sweep_generic.train."""
 '''
 
-# work rows: [0, NP) parameters, [NP, 2 NP) gradient sums, RATE, LOSS.
+# work rows: [0, NP) parameters, [NP, 2 NP) gradient sums, RATE, LOSS, then the values
+# that cross from a sample's forward loop to its backward loop.
 _SETUP = """\
 n = X.shape[0]
 work = np.empty(({rows}, {lanes}))
@@ -71,47 +74,96 @@ _FINISH = """\
                 P[q, b0 + c] = work[q, c]"""
 
 
+_ASSIGNED = re.compile(r"^\s*(\w+) = ")
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross):
+    """Lines of two lane loops that advance every lane by one sample.
+
+    The sample's code is split after the output error: the first loop runs the forward
+    pass, the loss and the output error, and leaves in ``work`` the values the second
+    loop needs (activations, error signals, the sample's inputs when each lane reads its
+    own); the second runs the backward pass and the update. Measured on the 2-2-1
+    network: 1.9 ns per configuration-step against 2.6 for one loop. One loop iteration
+    carries the whole sample's chain of dependent operations, about 50 cycles, and the
+    out-of-order core holds only a few iterations, so shorter chains keep more of them
+    in flight. Values cross between the loops exactly (stored and reloaded as float64).
+
+    Returns (lines, number of crossing rows), lines indented from depth 0.
+    """
+    body = _Emitter()
+    body.depth = 0
+    net = _Scalar(spec, body)
+    split = net.sample(
+        fused, index=index, lr=f"work[{rate}, c]", loss_sum=f"work[{loss}, c]",
+        grad=lambda name: f"work[{grad_row[name]}, c]",
+    )
+    first, second = body.lines[:split], body.lines[split:]
+    used_later = set(_NAME.findall("\n".join(second)))
+    crossing = []
+    for line in first:
+        match = _ASSIGNED.match(line)
+        if match and match.group(1) in used_later and match.group(1) not in crossing:
+            crossing.append(match.group(1))
+    rows = {name: first_cross + i for i, name in enumerate(crossing)}
+    offsets = dict(zip(net.names, net.offsets))
+
+    def loads(lines):
+        used = set(_NAME.findall("\n".join(lines)))
+        return [f"    {name} = work[{offsets[name]}, c]" for name in net.names if name in used]
+
+    out = [f"for c in range({LANES}):"] + loads(first) + ["    " + line for line in first]
+    out += [f"    work[{rows[name]}, c] = {name}" for name in crossing]
+    out += [f"for c in range({LANES}):"] + [f"    {name} = work[{row}, c]" for name, row in rows.items()]
+    out += loads(second) + ["    " + line for line in second]
+    if fused:
+        out += [f"    work[{offsets[name]}, c] = {name}" for name in net.names]
+    return out, len(crossing)
+
+
 def source(spec: Spec):
     """Module source defining ``train`` (``CACHE`` must be defined first)."""
-    out = _Emitter()
-    net = _Scalar(spec, out)
     n_params = spec.n_params
-    fields = dict(rows=2 * n_params + 2, lanes=LANES, n_params=n_params, rate=2 * n_params, loss=2 * n_params + 1)
+    rate, loss = 2 * n_params, 2 * n_params + 1
+    first_cross = 2 * n_params + 2
+    grad_row = {name: n_params + off for name, off in zip(*_names_offsets(spec))}
+    branches = [
+        ("if batch_size == 1 and not shuffle:", True, None),
+        ("elif batch_size == 1:", True, "order[c, t]"),
+        ("else:", False, "order[c, t]"),
+    ]
+    loops, n_cross = [], 0
+    for _, fused, index in branches:
+        lines, count = _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross)
+        loops.append(lines)
+        n_cross = max(n_cross, count)
+
+    out = _Emitter()
+    fields = dict(rows=first_cross + n_cross, lanes=LANES, n_params=n_params, rate=rate, loss=loss)
     for line in _SETUP.format(**fields).splitlines():
         out(line)
     out.depth += 2  # inside "for b0" and "for e"
-    grad_row = {name: n_params + off for name, off in zip(net.names, net.offsets)}
 
-    def lanes(fused, index):
-        out(f"for c in range({LANES}):")
-        out.indent()
-        for name, off in zip(net.names, net.offsets):
-            out(f"{name} = work[{off}, c]")
-        net.sample(
-            fused, index=index, lr=f"work[{fields['rate']}, c]", loss_sum=f"work[{fields['loss']}, c]",
-            grad=lambda name: f"work[{grad_row[name]}, c]",
-        )
-        if fused:
-            for name, off in zip(net.names, net.offsets):
-                out(f"work[{off}, c] = {name}")
-        out.dedent()
+    def emit(lines):
+        for line in lines:
+            out(line)
 
-    out("if batch_size == 1 and not shuffle:")
+    (head0, _, _), (head1, _, _), (head2, _, _) = branches
+    out(head0)
     out.indent()
     out("for t in range(n):")
     out.indent()
-    net.load_sample("t")  # the same sample for every lane: loaded once, outside the lane loop
-    lanes(True, None)
-    out.dedent()
-    out.dedent()
-    out("elif batch_size == 1:")
+    _Scalar(spec, out).load_sample("t")  # the same sample for every lane: loaded once, outside the lane loops
+    emit(loops[0])
+    out.depth -= 2
+    out(head1)
     out.indent()
     out("for t in range(n):")
     out.indent()
-    lanes(True, "order[c, t]")
-    out.dedent()
-    out.dedent()
-    out("else:")
+    emit(loops[1])
+    out.depth -= 2
+    out(head2)
     out.indent()
     out("for first in range(0, n, batch_size):")
     out.indent()
@@ -119,12 +171,12 @@ def source(spec: Spec):
     out(f"work[{n_params}:{2 * n_params}] = 0.0")
     out("for t in range(first, stop):")
     out.indent()
-    lanes(False, "order[c, t]")
+    emit(loops[2])
     out.dedent()
     out("m = stop - first")
     out(f"for q in range({n_params}):")
     out(f"    for c in range({LANES}):")
-    out(f"        work[q, c] -= work[{fields['rate']}, c] * (work[{n_params} + q, c] / m)")
+    out(f"        work[q, c] -= work[{rate}, c] * (work[{n_params} + q, c] / m)")
     out.dedent()
     out.dedent()
     out.depth -= 2
@@ -132,3 +184,8 @@ def source(spec: Spec):
         out(line)
     text = _MODULE.format(digest=sources_digest(), version=GENERATOR_VERSION, lanes=LANES, describe=spec.describe())
     return text + "\n".join(out.lines) + "\n"
+
+
+def _names_offsets(spec):
+    net = _Scalar(spec, _Emitter())
+    return net.names, net.offsets
