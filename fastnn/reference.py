@@ -13,7 +13,10 @@ Conventions (shared with the kernels through ``fastnn.spec``, nothing else):
   to right, then ``a_j = f(z_j)``.
 * The per-sample loss compares the output ``yhat`` with the target row ``y``; a batch loss
   is the mean of per-sample losses, a batch gradient the mean of per-sample gradients.
-* ``relu'(0) = 0``, as in the seeds' ``activation_ReLu_partial_derivative``.
+* ``relu'(0) = 0``, as in the seeds' ``activation_ReLu_partial_derivative``, and an
+  inactive ReLU (z <= 0) passes exactly 0 back, whatever arrives from above: ``0.0``, not
+  ``inf * 0.0 = nan`` when an error signal overflows (PyTorch's ReLU backward is also a
+  select, not a product). Elsewhere the values are those of ``value * relu'(z)``.
 """
 from __future__ import annotations
 
@@ -63,6 +66,13 @@ def derivative(name, z, a):
     if name == "gaussian":
         return -2.0 * z * a
     raise ValueError(f"not an element-wise activation: {name!r}")
+
+
+def times_derivative(name, value, z, a):
+    """dL/dz = dL/da * f'(z); an inactive ReLU passes exactly 0 (see the module notes)."""
+    if name == "relu":
+        return value if z > 0.0 else 0.0
+    return value * derivative(name, z, a)
 
 
 def softmax(zs):
@@ -185,7 +195,7 @@ def output_delta(spec: Spec, z_out, yhat, y):
         for j in range(n_out):
             weighted += grads[j] * yhat[j]
         return [yhat[k] * (grads[k] - weighted) for k in range(n_out)]
-    return [grads[k] * derivative(name, z_out[k], yhat[k]) for k in range(n_out)]
+    return [times_derivative(name, grads[k], z_out[k], yhat[k]) for k in range(n_out)]
 
 
 def sample_gradient(spec: Spec, params, x, y):
@@ -214,7 +224,7 @@ def sample_gradient(spec: Spec, params, x, y):
             total = 0.0
             for j in range(n_out):
                 total += params[w0 + i * n_out + j] * delta[j]
-            below.append(total * derivative(name, zs[l - 1][i], outs[l - 1][i]))
+            below.append(times_derivative(name, total, zs[l - 1][i], outs[l - 1][i]))
         delta = below
     return loss, grad
 

@@ -157,3 +157,36 @@ def test_repeated_kernel_calls_are_bit_identical(backend):
         args = (X,) if method == "predict" else (X, y)
         first = getattr(net, method)(*args, backend=backend)
         np.testing.assert_array_equal(getattr(net, method)(*args, backend=backend), first)
+
+
+def _overflow_behind_inactive_relu():
+    """1-2-1 network whose hidden unit 1 is inactive (z = -1) while the error sent back to
+    it overflows: W1[1] * dL/dyhat = 1e300 * ~2e10 = inf. The loss itself is finite
+    (unit 1's output is 0, so its huge weight does not reach yhat)."""
+    net = fastnn.Network([1, 2, 1], activation=["relu", "linear"], loss="squared_error")
+    net.weight(0)[:] = [[1.0, -1.0]]
+    net.bias(0)[:] = 0.0
+    net.weight(1)[:] = [[0.5], [1e300]]
+    net.bias(1)[:] = 0.0
+    return net, np.array([[1.0]]), np.array([[-1e10]])
+
+
+def test_inactive_relu_passes_exactly_zero_even_when_the_error_overflows():
+    """dL/dz of an inactive ReLU is exactly 0 (a select, like PyTorch's ReLU backward), not
+    inf * 0.0 = nan: the gradient stays finite and every backend agrees bit for bit."""
+    net, X, y = _overflow_behind_inactive_relu()
+    grads = {backend: net.gradient(X, y, backend=backend) for backend in ("reference", "generic", "numba")}
+    w0_unit1, b0_unit1 = 1, 3  # W0[0][1] and b0[1] in the flat layout
+    assert grads["reference"][w0_unit1] == 0.0 and grads["reference"][b0_unit1] == 0.0
+    assert np.all(np.isfinite(grads["reference"]))
+    for backend in ("generic", "numba"):
+        assert np.array_equal(grads[backend], grads["reference"]), backend
+    runs = {}
+    for backend in ("reference", "generic", "numba"):
+        trained, X, y = _overflow_behind_inactive_relu()
+        history = trained.fit(X, y, lr=1e-30, epochs=2, backend=backend)
+        runs[backend] = history, trained.params.copy()
+    assert np.all(np.isfinite(runs["reference"][0]))
+    for backend in ("generic", "numba"):
+        assert np.array_equal(runs[backend][0], runs["reference"][0]), backend
+        assert np.array_equal(runs[backend][1], runs["reference"][1]), backend

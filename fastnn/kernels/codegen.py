@@ -41,7 +41,7 @@ from ..spec import (
 SCALAR_MAX_PARAMS = 160
 SCALAR_MAX_LAYER = 64
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 # Argument types of every generated kernel (dims: int64 array of the layer widths; unused
 # by the unrolled kernels, kept so that every training kernel takes the same arguments).
@@ -158,8 +158,7 @@ def _activation(code, z):
 def _derivative(code, z, a):
     """f'(z) as an expression; None for linear (factor 1.0, left out: x * 1.0 == x).
 
-    ReLU's reads a = relu(z): a > 0 exactly when z > 0 (NaN included), and the sweep
-    kernels then need not keep z between their forward and backward phases.
+    ReLU's is not a factor: see _times_derivative.
     """
     if code == RELU:
         return f"(1.0 if {a} > 0.0 else 0.0)"
@@ -173,6 +172,11 @@ def _derivative(code, z, a):
 
 
 def _times_derivative(value, code, z, a):
+    """value * f'(z). An inactive ReLU passes exactly 0 (a select, as in the reference).
+    It reads a = relu(z): a > 0 exactly when z > 0 (NaN included), so the sweep kernels
+    need not keep z between their forward and backward loops."""
+    if code == RELU:
+        return f"({value} if {a} > 0.0 else 0.0)"
     d = _derivative(code, z, a)
     return value if d is None else f"{value} * {d}"
 

@@ -105,11 +105,20 @@ def derivative(code, z, a):
 
 
 @njit(**_INLINE)
+def times_derivative(code, value, z, a):
+    """value * f'(z); an inactive ReLU passes exactly 0 (a select: 0 * inf would be nan)."""
+    if code == RELU:
+        return value if z > 0.0 else 0.0
+    return value * derivative(code, z, a)
+
+
+@njit(**_INLINE)
 def scale_by_derivative(code, z, a, d, u, n):
-    """d[u:u+n] *= f'(z[u:u+n]), one loop per code (see activate_layer)."""
+    """d[u:u+n] *= f'(z[u:u+n]), one loop per code (see activate_layer and
+    times_derivative)."""
     if code == RELU:
         for i in range(u, u + n):
-            d[i] = d[i] * (1.0 if z[i] > 0.0 else 0.0)
+            d[i] = d[i] if z[i] > 0.0 else 0.0
     elif code == SIGMOID:
         for i in range(u, u + n):
             d[i] = d[i] * (a[i] * (1.0 - a[i]))
@@ -207,7 +216,7 @@ def output_delta(loss, code, z, a, d, u, n_out, Y, s):
             d[u + k] = a[u + k] * (d[u + k] - weighted)
     else:
         for k in range(n_out):
-            d[u + k] = d[u + k] * derivative(code, z[u + k], a[u + k])
+            d[u + k] = times_derivative(code, d[u + k], z[u + k], a[u + k])
 
 
 @njit(**_INLINE)

@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from ..spec import ACT, B_OFF, HEADER, N_IN, N_OUT, ROW, SOFTMAX, UNIT_OFF, W_OFF
-from .generic import activate, derivative, output_delta, sample_loss
+from .generic import activate, output_delta, sample_loss, times_derivative
 from .rng import shuffle_order
 
 
@@ -102,7 +102,7 @@ def _lane_backward(p, layout, Y, order, t, shuffled, z, a, d, g, rate, fused, la
                     for c in range(lanes):
                         d[src + i, c] += p[q, c] * d[u + j, c]
                 for c in range(lanes):
-                    d[src + i, c] = d[src + i, c] * derivative(below, z[src + i, c], a[src + i, c])
+                    d[src + i, c] = times_derivative(below, d[src + i, c], z[src + i, c], a[src + i, c])
         for i in range(n_in):
             for j in range(n_out):
                 q = w + i * n_out + j
