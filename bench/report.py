@@ -276,8 +276,9 @@ def startup_section(startup):
     labels = dict(
         compile="compile time (empty NUMBA_CACHE_DIR and FASTNN_CACHE_DIR)",
         cold="cold start (caches warm)",
+        floor="numba floor: numpy + numba and one cached one-line @njit function (cache warm)",
     )
-    for kind in ("compile", "cold"):
+    for kind in ("compile", "cold", "floor"):
         if kind not in startup:
             continue
         s = startup[kind]
@@ -286,6 +287,13 @@ def startup_section(startup):
             f"{_seconds(s['first_fit_s'])} | {_seconds(s['second_fit_s'])} |"
         )
     out.append("")
+    if "floor" in startup:
+        out.append(
+            "The numba floor's columns are its import of numpy and numba and its first and second "
+            "call. Process wall time also holds the interpreter's start and exit; the exit, "
+            "where Python frees numba's many objects, takes a few tenths of a second here."
+        )
+        out.append("")
     per_case = [(k, startup[k].get("first_fit_by_case_s")) for k in ("compile", "cold") if k in startup]
     per_case = [(k, v) for k, v in per_case if v]
     if per_case:

@@ -4,7 +4,10 @@
   directories every round), so the process imports fastnn and JIT-compiles everything
   its first fit needs (generic kernels and fastnn's generated ones alike);
 * cold start: the same with both caches warm, what a user pays in every new ``python``
-  after the first.
+  after the first;
+* numba floor: a process that imports numpy and numba and calls one cached one-line
+  @njit function (bench/floor_kernel.py), cache warm: what any numba-based package pays
+  before its first result, fastnn's share of the cold start being the rest.
 
 The timed figure is the wall time of the whole process (interpreter start included); the
 process's own breakdown (import, first fit, second fit) goes to ``extra_info``. The
@@ -29,8 +32,9 @@ def _env(root):
     return env
 
 
-def _start(env, all_cases=False):
+def _start(env, all_cases=False, floor=False):
     command = [sys.executable, "-m", "bench.startup"] + (["--all-cases"] if all_cases else [])
+    command += ["--floor"] if floor else []
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -78,3 +82,13 @@ def test_cold_start(benchmark, smoke, tmp_path_factory):
     if not smoke:
         figures["first_fit_by_case_s"] = _start(env, all_cases=True)["first_fit_by_case_s"]
     _record(benchmark, figures, "cold")
+
+
+def test_numba_floor(benchmark, smoke, tmp_path_factory):
+    """import numpy + numba and one call of a cached one-line @njit function, cache warm."""
+    env = _env(tmp_path_factory.mktemp("caches-floor"))
+    _start(env, floor=True)  # fill numba's cache (not timed)
+    figures = benchmark.pedantic(
+        _start, args=(env,), kwargs=dict(floor=True), rounds=1 if smoke else 5, warmup_rounds=0 if smoke else 1
+    )
+    _record(benchmark, figures, "floor")
