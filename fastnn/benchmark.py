@@ -426,10 +426,10 @@ def run(case, epochs=None, compare=True, repeats=5, seconds=0.1, rtol=RTOL, log=
                 "  the loss does not fall (dead ReLUs? lr too large?): the timings stand, but another --seed, "
                 "--lr or activation trains"
             )
-    from .kernels import codegen
+    from .kernels import specialized
 
-    if not codegen.supports(case.spec):
-        notes.append("backend='numba' runs the generic kernel here: the network is too big for unrolled kernels")
+    if specialized.kind(case.spec) is None:
+        notes.append("backend='numba' runs the generic kernel here: the network is too wide for generated kernels")
     versions = {name: _version(name) for name in ("fastnn", "numpy", "numba")}
     for name, row in rows.items():
         if row.skipped is None and IMPLS[name].requires:

@@ -78,13 +78,19 @@ def widths(row):
 
 
 def fit_alone(row, X, y, sizes, activation, loss, bias, init, shuffle, epochs, start=None):
-    """Configuration ``row`` trained on its own: (params, history) of fit(on_divergence="stop")."""
+    """Configuration ``row`` trained on its own: (params, history) of fit(on_divergence="stop").
+
+    Networks the sweep trains with its generic kernel are compared with fit's generic
+    backend: fit's own kernel for them (kernels.widegen, compiled per shape) gives the same
+    bits (tests/test_wide_kernels.py), and would cost a compile per shape here.
+    """
     net = Network(
         [sizes[0], *widths(row), sizes[-1]], activation, loss, bias,
         init=init if start is None else start.copy(), seed=int(row["seed"]),
     )
+    backend = "numba" if codegen.supports(net.spec) else "generic"
     history = net.fit(X, y, lr=float(row["lr"]), epochs=epochs, batch_size=int(row["batch_size"]),
-                      shuffle=shuffle, on_divergence="stop")
+                      shuffle=shuffle, on_divergence="stop", backend=backend)
     return net.params.copy(), history
 
 
@@ -348,7 +354,7 @@ def test_network_holds_the_trained_configuration():
         net = r.network(k)
         assert isinstance(net, Network) and net.sizes == (2, *widths(row), 1) and net.seed == int(row["seed"])
         trained = Network(net.sizes, seed=int(row["seed"]))
-        trained.fit(QX, QY, lr=float(row["lr"]), epochs=3)
+        trained.fit(QX, QY, lr=float(row["lr"]), epochs=3, backend="numba" if codegen.supports(trained.spec) else "generic")
         assert_bits_equal(net.predict(QX), trained.predict(QX), f"config {k} predictions")
         net.params[:] = 0.0  # a copy: the result is not changed through it
         assert np.any(r.params_of(k) != 0.0)

@@ -1,0 +1,90 @@
+"""The explicit-SIMD kernels (kernels.widegen) for networks too big to unroll.
+
+``backend="numba"`` trains these networks with ``widegen``'s generated kernels; they must
+give exactly the bits of the generic loops (which do the reference's arithmetic operation
+for operation) and match the reference within the usual tolerance. The shapes (one
+compile per shape) cover widths that are not multiples of 4 (padding lanes), width 1,
+depth 2 and 3, every activation, every loss but half squared error, bias on and off;
+hypothesis varies the numbers, the sample count, batch size, shuffling and lr.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastnn
+from fastnn.kernels import specialized, widegen
+from fastnn.spec import Spec
+
+from strategies import net_cases, pool_structures
+from test_kernels_vs_reference import TRAIN_RTOL, assert_close
+
+WIDE_POOL = (
+    ([2, 32, 32, 1], ["relu", "relu", "relu"], "squared_error", True),  # the mlp benchmark
+    ([2, 64, 3], ["relu", "softmax"], "categorical_cross_entropy", True),  # the spiral benchmark
+    ([3, 13, 7, 2], ["sigmoid", "tanh", "linear"], "mse", False),
+    ([5, 17, 1, 9], ["gaussian", "relu", "sigmoid"], "binary_cross_entropy", True),
+)
+# One compile per shape and kind of kernel (5-13 s each here): shapes are few and each
+# covers several features (half squared error and one-layer networks are covered by the
+# unrolled kernels, whose loss code widegen shares).
+
+
+def test_pool_routes_to_wide_kernels():
+    for sizes, acts, loss, bias in WIDE_POOL:
+        assert specialized.kind(Spec.build(sizes, acts, loss, bias)) == "wide", sizes
+
+
+def _fit(case, backend, epochs=4):
+    net = case.network()
+    kwargs = dict(lr=case.lr, epochs=epochs, batch_size=case.batch_size, shuffle=case.shuffle, seed=case.seed)
+    history = net.fit(case.X, case.y, backend=backend, on_divergence="stop", **kwargs)
+    return history, net.params
+
+
+@pytest.mark.parametrize("which", range(len(WIDE_POOL)), ids=lambda k: "-".join(map(str, WIDE_POOL[k][0])))
+@settings(max_examples=8)
+@given(data=st.data())
+def test_wide_training_equals_generic_bit_for_bit(which, data):
+    """Per-sample, mini-batch and full-batch runs (shuffled or not; batches that are not
+    multiples of the kernel's lanes) give the generic kernels' history and params exactly,
+    and the reference's within TRAIN_RTOL."""
+    case = data.draw(net_cases(shapes=pool_structures(WIDE_POOL[which : which + 1]), max_samples=40))
+    hist, params = _fit(case, "numba")
+    ghist, gparams = _fit(case, "generic")
+    np.testing.assert_array_equal(hist, ghist)
+    np.testing.assert_array_equal(params, gparams)
+    if case.n <= 12:  # the reference is slow at these widths: fewer samples and epochs
+        rhist, rparams = _fit(case, "reference", epochs=2)
+        hist, params = _fit(case, "numba", epochs=2)
+        assert_close(hist, rhist, TRAIN_RTOL, what="history")
+        assert_close(params, rparams, TRAIN_RTOL, what="params")
+
+
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_wide_divergence_matches_generic(batch_size):
+    """A run that blows up stops in the same epoch with the same params and history (the
+    pool's 3-13-7-2 shape, whose kernels are already compiled: its linear output diverges
+    at lr 1 where the ReLU networks' units die instead)."""
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((30, 3)), 10.0 * rng.standard_normal((30, 2))
+    sizes, acts, loss, bias = WIDE_POOL[2]
+    results = {}
+    for backend in ("numba", "generic"):
+        net = fastnn.Network(sizes, acts, loss, bias, init="he", seed=0)
+        history = net.fit(X, y, lr=1.0, epochs=50, batch_size=batch_size, backend=backend, on_divergence="stop")
+        results[backend] = history, net.params.copy()
+    assert len(results["numba"][0]) < 50  # it did diverge
+    np.testing.assert_array_equal(results["numba"][0], results["generic"][0])
+    np.testing.assert_array_equal(results["numba"][1], results["generic"][1])
+
+
+def test_too_wide_falls_back_to_generic():
+    """Layers wider than widegen.MAX_WIDTH train with the generic kernels."""
+    spec = Spec.build([2, widegen.MAX_WIDTH + 1, 1], "relu", "squared_error")
+    assert specialized.kind(spec) is None and specialized.train_kernel(spec, False) is None
+    net = fastnn.Network([2, widegen.MAX_WIDTH + 1, 1], "relu", "squared_error", seed=0)
+    X, y = np.ones((3, 2)), np.zeros(3)
+    other = net.copy()
+    np.testing.assert_array_equal(net.fit(X, y, 1e-3, 2), other.fit(X, y, 1e-3, 2, backend="generic"))
+    np.testing.assert_array_equal(net.params, other.params)
