@@ -119,7 +119,7 @@ def structures(draw, max_layers=4, max_width=16, hidden=ELEMENTWISE, outputs=ACT
 # let hypothesis vary everything else (params, data, batching, shuffling, lr). Together
 # the shapes cover every activation and loss, bias on and off, softmax with a non-CCE
 # loss, depth 1 to 3, width 1, and one network too big to unroll (204 params), which
-# takes the "numba" backend's other path.
+# takes the "numba" backend's explicit-SIMD kernel (kernels.widegen).
 NUMBA_POOL = (
     ([2, 2, 1], ["relu", "relu"], "squared_error", True),  # seed 000
     ([2, 3, 1], ["tanh", "sigmoid"], "binary_cross_entropy", True),

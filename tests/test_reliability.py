@@ -1,8 +1,8 @@
 """Reliability: divergence, numerical safety, determinism, threads and compile caches.
 
 * Divergence: a fit whose loss or parameters become non-finite stops in that epoch on
-  every backend (the unrolled kernel, the generic loops through ``backend="numba"`` and
-  ``"generic"``, the reference), keeps the last finite parameters and raises
+  every backend (the unrolled and the explicit-SIMD kernels through ``backend="numba"``,
+  the generic loops through ``"generic"``, the reference), keeps the last finite parameters and raises
   DivergenceError(epoch, history) or returns the history (``on_divergence="stop"``); a
   sweep stops the same configuration in the same epoch with the same parameters.
 * Numerical safety: sigmoid, tanh, gaussian, softmax and the cross-entropies at net
@@ -74,10 +74,11 @@ def run_script(script, env=None, timeout=300):
 # ------------------------------------------------------------------ divergence
 
 # (sizes, activation, loss, init, X scale, lr, batch_size, epoch it diverges in). The
-# first is unrolled for backend="numba", the second (217 params) runs the generic loops.
+# first is unrolled for backend="numba", the second (217 params) runs kernels.widegen's
+# explicit-SIMD kernel there (and the generic loops with backend="generic").
 DIVERGING = {
     "unrolled 1-1 linear": ([1, 1], "linear", "mse", np.array([0.3, -0.2]), 1e3, 3, 15),
-    "generic 3-12-12-1 linear": ([3, 12, 12, 1], "linear", "mse", "he", 0.04, 3, 2),
+    "wide 3-12-12-1 linear": ([3, 12, 12, 1], "linear", "mse", "he", 0.04, 3, 2),
 }
 
 
@@ -394,7 +395,7 @@ def fit_jobs():
     X3, y3 = rng.standard_normal((9, 3)), rng.standard_normal((9, 12))
     jobs = []
     for i in range(8):
-        if i % 4 == 3:  # generic loops (204 params)
+        if i % 4 == 3:  # kernels.widegen (204 params)
             sizes, acts, loss, data = [3, 12, 12], ["tanh", "softmax"], "half_squared_error", (X3, y3)
         else:
             sizes, acts, loss, data = [2, 3, 1], ["tanh", "sigmoid"], "binary_cross_entropy", (X, y)

@@ -26,8 +26,8 @@ WIDE_POOL = (
     ([5, 17, 1, 9], ["gaussian", "relu", "sigmoid"], "binary_cross_entropy", True),
 )
 # One compile per shape and kind of kernel (5-13 s each here): shapes are few and each
-# covers several features (half squared error and one-layer networks are covered by the
-# unrolled kernels, whose loss code widegen shares).
+# covers several features (half squared error reaches widegen through NUMBA_POOL's
+# 3-12-12 shape in tests/test_kernels_vs_reference.py).
 
 
 def test_pool_routes_to_wide_kernels():

@@ -1,7 +1,8 @@
 """fastnn itself as a comparison: ``Network.fit`` with a given backend.
 
 ``backend`` is one of ``fastnn.network.BACKENDS``: ``"numba"`` (the fastest kernel:
-unrolled for small networks, else the generic one), ``"generic"`` (the generic numba
+unrolled for small networks, explicit-SIMD loops for wider ones, the generic loops past
+1,024 units a layer), ``"generic"`` (the generic numba
 loops) or ``"reference"`` (the pure-Python oracle). The timed call is the public API,
 validation of X and y included.
 """
