@@ -24,7 +24,7 @@ WIDE_POOL = (
     ([2, 64, 3], ["relu", "softmax"], "categorical_cross_entropy", True),  # the spiral benchmark
     ([3, 13, 7, 2], ["sigmoid", "tanh", "linear"], "mse", False),
     ([5, 17, 1, 9], ["gaussian", "relu", "sigmoid"], "binary_cross_entropy", True),
-    ([9, 8], ["softmax"], "half_squared_error", True),  # one layer of 72 weights
+    ([12, 6], ["softmax"], "half_squared_error", True),  # one layer of 72 weights, stored transposed
 )
 # One compile per shape and kind of kernel (3-13 s each here): shapes are few and each
 # covers several features.

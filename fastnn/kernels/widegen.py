@@ -30,7 +30,7 @@ from ..spec import GAUSSIAN, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, Spec
 from .codegen import BATCH, SGD, SIGNATURE, _activation, _Emitter, _function, _loss_lines, _output_delta_lines
 from .compiler import sources_digest
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 4
 
 # Widest layer handled (columns are loops, so code size does not grow with the widths,
 # but the forward pass keeps whole rows' accumulators in registers up to CHUNK vectors).
@@ -109,6 +109,12 @@ class _Layout:
             at += self.n_params
             self.dt = at
             at += lanes * max(self.cols)
+            self.total = at  # per lane, the softmax denominators
+            at += lanes
+            self.st = []  # per layer, its inputs sample-major (lanes, padded units)
+            for l in range(spec.n_layers):
+                self.st.append(at)
+                at += lanes * self.cols[l]
         self.x = at  # the sample(s): the outputs of "layer -1"
         at += self.cols[0] * lanes
         for l in range(spec.n_layers):
@@ -128,6 +134,10 @@ class _Wide:
     def __init__(self, spec: Spec, out):
         self.spec, self.out, self.at = spec, out, _Layout(spec)
 
+    def _weight(self, l, i, j):
+        """Offset expression of W[i, j] of layer l in ``s`` (i, j: expressions)."""
+        return f"{self.at.w[l]} + ({i}) * {self.at.cols[l + 1]} + {j}"
+
     # ------------------------------------------------------------ parameter copies
 
     def _copy(self, to_params):
@@ -135,13 +145,13 @@ class _Wide:
         spec, at, out = self.spec, self.at, self.out
         for l in range(spec.n_layers):
             n_in, n_out, cols = spec.sizes[l], spec.sizes[l + 1], at.cols[l + 1]
-            w, pw = at.w[l], spec.weight_offset(l)
+            w, pw = self._weight(l, "i", "j"), spec.weight_offset(l)
             out(f"for i in range({n_in}):")
             out(f"    for j in range({n_out}):")
             if to_params:
-                out(f"        params[{pw} + i * {n_out} + j] = s[{w} + i * {cols} + j]")
+                out(f"        params[{pw} + i * {n_out} + j] = s[{w}]")
             else:
-                out(f"        s[{w} + i * {cols} + j] = params[{pw} + i * {n_out} + j]")
+                out(f"        s[{w}] = params[{pw} + i * {n_out} + j]")
             if spec.bias:
                 b, pb = at.b[l], spec.bias_offset(l)
                 out(f"for j in range({n_out}):")
@@ -165,7 +175,7 @@ class _Wide:
             n_in, n_out, cols = spec.sizes[l], spec.sizes[l + 1], at.cols[l + 1]
             out(f"for i in range({n_in}):")
             out(f"    for j in range({n_out}):")
-            out(f"        finite = finite and np.isfinite(s[{at.w[l]} + i * {cols} + j])")
+            out(f"        finite = finite and np.isfinite(s[{self._weight(l, 'i', 'j')}])")
             if spec.bias:
                 out(f"for j in range({n_out}):")
                 out(f"    finite = finite and np.isfinite(s[{at.b[l]} + j])")
@@ -318,6 +328,16 @@ class _Batch(_Wide):
 
     def __init__(self, spec: Spec, out):
         self.spec, self.out, self.at = spec, out, _Layout(spec, LANES)
+        # Layers stored transposed, W[i, j] at w + j * cols_in + i (and their gradient
+        # sums likewise): those that waste less padding with vectors along the inputs
+        # (a narrow output layer), whose gradient sums then run 4 inputs per vector.
+        sizes = spec.sizes
+        self.tr = [_pad(sizes[l + 1]) * sizes[l] > _pad(sizes[l]) * sizes[l + 1] for l in range(spec.n_layers)]
+
+    def _weight(self, l, i, j):
+        if self.tr[l]:
+            return f"{self.at.w[l]} + ({j}) * {self.at.cols[l]} + {i}"
+        return super()._weight(l, i, j)
 
     def function(self):
         spec, at, out = self.spec, self.at, self.out
@@ -360,24 +380,31 @@ class _Batch(_Wide):
         out(f"    r = order[first + b]")
         out(f"    for i in range({spec.sizes[0]}):")
         out(f"        s[{at.x} + i * {G} + b] = X[r, i]")
+        if self.tr[0]:
+            out(f"        s[{at.st[0]} + b * {at.cols[0]} + i] = X[r, i]")
         for l in range(L):
             self._forward(l)
         last, n_out = L - 1, spec.n_outputs
         z, a, d = at.z[last], at.a[last], at.d[last]
+        if spec.activation_codes[last] == SOFTMAX:
+            # exp one lane at a time, then the divisions 4 lanes at a time
+            out("for b in range(mg):")
+            out(f"    top = s[{z} + b]")
+            for j in range(1, n_out):
+                out(f"    if s[{z + j * G} + b] > top:")
+                out(f"        top = s[{z + j * G} + b]")
+            out("    total = 0.0")
+            for j in range(n_out):
+                out(f"    s[{a + j * G} + b] = np.exp(s[{z + j * G} + b] - top)")
+                out(f"    total += s[{a + j * G} + b]")
+            out(f"    s[{at.total} + b] = total")
+            for v in range(0, G, 4):
+                out(f"tv = load4(s, {at.total + v})")
+                for j in range(n_out):
+                    out(f"store4(s, {a + j * G + v}, div4(load4(s, {a + j * G + v}), tv))")
         out("for b in range(mg):")
         out.indent()
         out("r = order[first + b]")
-        if spec.activation_codes[last] == SOFTMAX:
-            out(f"top = s[{z} + b]")
-            for j in range(1, n_out):
-                out(f"if s[{z + j * G} + b] > top:")
-                out(f"    top = s[{z + j * G} + b]")
-            out("total = 0.0")
-            for j in range(n_out):
-                out(f"s[{a + j * G} + b] = np.exp(s[{z + j * G} + b] - top)")
-                out(f"total += s[{a + j * G} + b]")
-            for j in range(n_out):
-                out(f"s[{a + j * G} + b] = s[{a + j * G} + b] / total")
         _loss_lines(spec, out, lambda j: f"s[{a + j * G} + b]", lambda j: f"Y[r, {j}]", "sample_loss")
         out("epoch_loss += sample_loss")
         _output_delta_lines(
@@ -390,19 +417,24 @@ class _Batch(_Wide):
         )
         out.dedent()
         for l in range(L - 1, -1, -1):
+            self._sums(l)
             if l > 0:
                 self._delta_below(l)
-            self._sums(l)
 
-    def _units(self, n, per_unit, body):
+    def _units(self, n, per_unit, body, real=False):
         """Emit ``body("j0", block)`` in a loop over the n units padded to a multiple of
         4, ``block`` (1, 2 or 4) at a time: about 8 accumulators, no tail code. Padding
-        units compute zeros (their weights, biases and error signals stay 0)."""
+        units compute zeros (their weights, biases and error signals stay 0). ``real``:
+        the real units only, the last block (a tail) with fewer units."""
         block = max(1, min(4, 8 // per_unit))
-        self.out(f"for j0 in range(0, {_pad(n)}, {block}):")
-        self.out.indent()
-        body("j0", block)
-        self.out.dedent()
+        full, tail = divmod(n, block) if real else (_pad(n) // block, 0)
+        if full:
+            self.out(f"for j0 in range(0, {full * block}, {block}):")
+            self.out.indent()
+            body("j0", block)
+            self.out.dedent()
+        if tail:
+            body(str(full * block), tail)
 
     def _forward(self, l):
         """z[j, :] = (a[0, :] W[0, j] + a[1, :] W[1, j] + ...) + b_j, 4 lanes per vector."""
@@ -410,6 +442,11 @@ class _Batch(_Wide):
         G, V = LANES, LANES // 4
         n_in, n_out, cols = spec.sizes[l], spec.sizes[l + 1], at.cols[l + 1]
         code, src, w = spec.activation_codes[l], at.inputs(l), at.w[l]
+        # a hidden ReLU's z is not stored: relu_back tests a > 0, the same as z > 0
+        keep_z = not (code == RELU and l < spec.n_layers - 1)
+        # the outputs sample-major for the next layer's sums, if it is transposed
+        wants_st = l < spec.n_layers - 1 and self.tr[l + 1]
+        fused = wants_st and not self.tr[l] and V == 2
 
         def body(j0, count):
             for u in range(count):
@@ -420,7 +457,7 @@ class _Batch(_Wide):
             for v in range(V):
                 out(f"x{v} = load4(s, {src} + i * {G} + {4 * v})")
             for u in range(count):
-                out(f"w{u} = splat4(s[{w} + i * {cols} + {j0} + {u}])")
+                out(f"w{u} = splat4(s[{self._weight(l, 'i', f'{j0} + {u}')}])")
                 for v in range(V):
                     out(f"c{u}_{v} = add4(c{u}_{v}, mul4(x{v}, w{u}))")
             out.dedent()
@@ -431,18 +468,41 @@ class _Batch(_Wide):
                     c, lane = f"c{u}_{v}", f"({j0} + {u}) * {G} + {4 * v}"
                     if spec.bias:
                         out(f"{c} = add4({c}, bu)")
-                    out(f"store4(s, {at.z[l]} + {lane}, {c})")
+                    if keep_z:
+                        out(f"store4(s, {at.z[l]} + {lane}, {c})")
                     if code == RELU:
-                        out(f"store4(s, {at.a[l]} + {lane}, relu4({c}))")
+                        if fused:
+                            out(f"{c} = relu4({c})")
+                            out(f"store4(s, {at.a[l]} + {lane}, {c})")
+                        else:
+                            out(f"store4(s, {at.a[l]} + {lane}, relu4({c}))")
                     elif code == LINEAR:
                         out(f"store4(s, {at.a[l]} + {lane}, {c})")
+            if fused:
+                for v in range(V):
+                    out(f"k0, k1, k2, k3 = transpose4(" + ", ".join(f"c{u}_{v}" for u in range(4)) + ")")
+                    for c in range(4):
+                        out(f"store4(s, {at.st[l + 1]} + {(4 * v + c) * cols} + {j0}, k{c})")
 
-        self._units(n_out, V, body)
+        if fused and code not in (RELU, LINEAR):
+            fused = False
+        self._units(n_out, V, body, self.tr[l])
         if code not in (RELU, LINEAR, SOFTMAX):  # transcendental: one lane at a time
             z, a = at.z[l], at.a[l]
             out(f"for j in range({n_out}):")
             out("    for b in range(mg):")
             out(f"        s[{a} + j * {G} + b] = {_activation(code, f's[{z} + j * {G} + b]')}")
+        if wants_st and not fused:
+            self._transpose(at.a[l], at.st[l + 1], cols)
+
+    def _transpose(self, unit_major, sample_major, cols):
+        """sample_major[b, j] = unit_major[j, b] for the padded units: 4x4 tiles."""
+        G, out = LANES, self.out
+        out(f"for j in range(0, {cols}, 4):")
+        out(f"    for b in range(0, {G}, 4):")
+        out(f"        k0, k1, k2, k3 = transpose4(" + ", ".join(f"load4(s, {unit_major} + (j + {r}) * {G} + b)" for r in range(4)) + ")")
+        for c in range(4):
+            out(f"        store4(s, {sample_major} + (b + {c}) * {cols} + j, k{c})")
 
     def _delta_below(self, l):
         """d[i, :] = f'(z[i, :]) (W[i, 0] d[0, :] + W[i, 1] d[1, :] + ...) for layer l - 1."""
@@ -450,6 +510,8 @@ class _Batch(_Wide):
         G, V = LANES, LANES // 4
         n_in, n_out, cols = spec.sizes[l], spec.sizes[l + 1], at.cols[l + 1]
         w, d, code = at.w[l], at.d[l], spec.activation_codes[l - 1]
+        # layer l - 1's sums (after this) read its error signals sample-major from dt
+        fused = not self.tr[l - 1] and V == 2
 
         def body(i0, count):
             for u in range(count):
@@ -460,7 +522,7 @@ class _Batch(_Wide):
             for v in range(V):
                 out(f"x{v} = load4(s, {d} + j * {G} + {4 * v})")
             for u in range(count):
-                out(f"w{u} = splat4(s[{w} + ({i0} + {u}) * {cols} + j])")
+                out(f"w{u} = splat4(s[{self._weight(l, f'({i0} + {u})', 'j')}])")
                 for v in range(V):
                     out(f"c{u}_{v} = add4(c{u}_{v}, mul4(w{u}, x{v}))")
             out.dedent()
@@ -468,7 +530,16 @@ class _Batch(_Wide):
                 for v in range(V):
                     lane = f"({i0} + {u}) * {G} + {4 * v}"
                     z, a = f"load4(s, {at.z[l - 1]} + {lane})", f"load4(s, {at.a[l - 1]} + {lane})"
-                    out(f"store4(s, {at.d[l - 1]} + {lane}, {_times_derivative4(f'c{u}_{v}', code, z, a)})")
+                    if code == RELU:  # z was not stored: a > 0 exactly when z > 0
+                        z = a
+                    c = f"c{u}_{v}"
+                    out(f"{c} = {_times_derivative4(c, code, z, a)}")
+                    out(f"store4(s, {at.d[l - 1]} + {lane}, {c})")
+            if fused:
+                for v in range(V):
+                    out(f"k0, k1, k2, k3 = transpose4(" + ", ".join(f"c{u}_{v}" for u in range(4)) + ")")
+                    for c in range(4):
+                        out(f"store4(s, {at.dt} + {(4 * v + c) * at.cols[l]} + {i0}, k{c})")
 
         self._units(n_in, V, body)
 
@@ -478,12 +549,11 @@ class _Batch(_Wide):
         G = LANES
         cols_in, cols = at.cols[l], at.cols[l + 1]
         d, src, gw = at.d[l], at.inputs(l), at.gw[l]
-        # dt[b, j] = d[j, b]: 4x4 tiles
-        out(f"for j in range(0, {cols}, 4):")
-        out(f"    for b in range(0, {G}, 4):")
-        out(f"        k0, k1, k2, k3 = transpose4(" + ", ".join(f"load4(s, {d} + (j + {r}) * {G} + b)" for r in range(4)) + ")")
-        for c in range(4):
-            out(f"        store4(s, {at.dt} + (b + {c}) * {cols} + j, k{c})")
+        if self.tr[l]:
+            self._sums_transposed(l)
+            return
+        if l == spec.n_layers - 1:  # else _delta_below(l + 1) left it there
+            self._transpose(d, at.dt, cols)
         # about 8 independent sums: up to 8 vectors of a row, rows in blocks of 1, 2 or 4
         vectors = cols // 4
         per_row = next(k for k in (8, 4, 2, 1) if vectors % k == 0)
@@ -524,3 +594,43 @@ class _Batch(_Wide):
             for v in range(count):
                 out(f"store4(s, {gw} + (i0 + {r}) * {cols} + ({v0} + {v}) * 4, g{r}_{v})")
         out.dedent()
+
+    def _sums_transposed(self, l):
+        """Gradient sums of a transposed layer l += this group's samples, in order:
+        g[j, i:i+4] += a[i:i+4, b] * d[j, b], from the inputs transposed sample-major
+        into ``dt`` (the layer's real error signals, one scalar per sample and unit)."""
+        spec, at, out, G = self.spec, self.at, self.out, LANES
+        n_out, cols_in = spec.sizes[l + 1], at.cols[l]
+        d, src, gw = at.d[l], at.inputs(l), at.gw[l]
+        # the inputs sample-major are in st[l] (the input copy or _forward(l - 1) left them)
+        # about 12 independent sums: count vectors of inputs, for every output j
+        vectors = cols_in // 4
+        count = next(k for k in (4, 2, 1) if vectors % k == 0 and k * n_out <= 12) if n_out <= 12 else 1
+        rows = min(n_out, max(1, 12 // count))
+        out(f"for v0 in range(0, {vectors}, {count}):")
+        out.indent()
+        for j0 in range(0, n_out, rows):
+            js = range(j0, min(j0 + rows, n_out))
+            for j in js:
+                for v in range(count):
+                    out(f"g{j - j0}_{v} = load4(s, {gw} + {j * cols_in} + (v0 + {v}) * 4)")
+            out("for b in range(mg):")
+            out.indent()
+            for v in range(count):
+                out(f"x{v} = load4(s, {at.st[l]} + b * {cols_in} + (v0 + {v}) * 4)")
+            for j in js:
+                out(f"dj = splat4(s[{d + j * G} + b])")
+                for v in range(count):
+                    out(f"g{j - j0}_{v} = add4(g{j - j0}_{v}, mul4(x{v}, dj))")
+            out.dedent()
+            for j in js:
+                for v in range(count):
+                    out(f"store4(s, {gw} + {j * cols_in} + (v0 + {v}) * 4, g{j - j0}_{v})")
+        out.dedent()
+        if spec.bias:
+            gb = at.gb[l]
+            for j in range(n_out):
+                out(f"t = s[{gb + j}]")
+                out("for b in range(mg):")
+                out(f"    t += s[{d + j * G} + b]")
+                out(f"s[{gb + j}] = t")
