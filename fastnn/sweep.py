@@ -44,7 +44,7 @@ _SIGNATURE = (
 
 
 def _kernel(spec):
-    if codegen.supports(spec):
+    if sweepgen.supports(spec):
         return kernel_cache.load(sweepgen.source(spec), sweepgen.KERNEL, _SIGNATURE)
     return compiled(sweep_generic.train, _SIGNATURE)
 

@@ -40,7 +40,7 @@ import pytest
 
 import fastnn
 from fastnn import DivergenceError, Network, datasets
-from fastnn.kernels import codegen
+from fastnn.kernels import codegen, sweepgen
 
 sweep_module = importlib.import_module("fastnn.sweep")  # fastnn.sweep is the function
 REAL_KERNEL = sweep_module._kernel
@@ -127,7 +127,7 @@ def assert_same_result(a, b, what):
 
 
 def generic_sized(sizes, bias=True):
-    return not codegen.supports(fastnn.spec.Spec.build(sizes, "linear", "squared_error", bias))
+    return not sweepgen.supports(fastnn.spec.Spec.build(sizes, "linear", "squared_error", bias))
 
 
 class FakeTerminal(io.StringIO):
