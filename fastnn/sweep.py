@@ -25,7 +25,6 @@ import numpy as np
 from . import validation as check
 from .kernels import sweep_generic, sweepgen
 from .kernels import cache as kernel_cache
-from .kernels import codegen
 from .kernels.compiler import compiled
 from .network import Network
 from .spec import INITS, Spec

@@ -30,7 +30,7 @@ from ..spec import GAUSSIAN, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, Spec
 from .codegen import BATCH, SGD, SIGNATURE, _activation, _Emitter, _function, _loss_lines, _output_delta_lines
 from .compiler import sources_digest
 
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 
 # Widest layer handled (columns are loops, so code size does not grow with the widths,
 # but the forward pass keeps whole rows' accumulators in registers up to CHUNK vectors).
@@ -144,7 +144,7 @@ class _Wide:
         """Lines copying the real parameters between ``params`` and ``s``."""
         spec, at, out = self.spec, self.at, self.out
         for l in range(spec.n_layers):
-            n_in, n_out, cols = spec.sizes[l], spec.sizes[l + 1], at.cols[l + 1]
+            n_in, n_out = spec.sizes[l], spec.sizes[l + 1]
             w, pw = self._weight(l, "i", "j"), spec.weight_offset(l)
             out(f"for i in range({n_in}):")
             out(f"    for j in range({n_out}):")
@@ -172,7 +172,7 @@ class _Wide:
         spec, at, out = self.spec, self.at, self.out
         out("finite = np.isfinite(epoch_mean)")
         for l in range(spec.n_layers):
-            n_in, n_out, cols = spec.sizes[l], spec.sizes[l + 1], at.cols[l + 1]
+            n_in, n_out = spec.sizes[l], spec.sizes[l + 1]
             out(f"for i in range({n_in}):")
             out(f"    for j in range({n_out}):")
             out(f"        finite = finite and np.isfinite(s[{self._weight(l, 'i', 'j')}])")
@@ -340,7 +340,7 @@ class _Batch(_Wide):
         return super()._weight(l, i, j)
 
     def function(self):
-        spec, at, out = self.spec, self.at, self.out
+        at, out = self.at, self.out
         out("n = X.shape[0]")
         out("order = np.empty(n, dtype=np.int64)")
         out("state = seed")
@@ -377,7 +377,7 @@ class _Batch(_Wide):
         spec, at, out = self.spec, self.at, self.out
         L, G = spec.n_layers, LANES
         out("for b in range(mg):")
-        out(f"    r = order[first + b]")
+        out("    r = order[first + b]")
         out(f"    for i in range({spec.sizes[0]}):")
         out(f"        s[{at.x} + i * {G} + b] = X[r, i]")
         if self.tr[0]:
@@ -441,7 +441,7 @@ class _Batch(_Wide):
         spec, at, out = self.spec, self.at, self.out
         G, V = LANES, LANES // 4
         n_in, n_out, cols = spec.sizes[l], spec.sizes[l + 1], at.cols[l + 1]
-        code, src, w = spec.activation_codes[l], at.inputs(l), at.w[l]
+        code, src = spec.activation_codes[l], at.inputs(l)
         # a hidden ReLU's z is not stored: relu_back tests a > 0, the same as z > 0
         keep_z = not (code == RELU and l < spec.n_layers - 1)
         # the outputs sample-major for the next layer's sums, if it is transposed
@@ -449,18 +449,8 @@ class _Batch(_Wide):
         fused = wants_st and not self.tr[l] and V == 2
 
         def body(j0, count):
-            for u in range(count):
-                for v in range(V):
-                    out(f"c{u}_{v} = zero4()")
-            out(f"for i in range({n_in}):")
-            out.indent()
-            for v in range(V):
-                out(f"x{v} = load4(s, {src} + i * {G} + {4 * v})")
-            for u in range(count):
-                out(f"w{u} = splat4(s[{self._weight(l, 'i', f'{j0} + {u}')}])")
-                for v in range(V):
-                    out(f"c{u}_{v} = add4(c{u}_{v}, mul4(x{v}, w{u}))")
-            out.dedent()
+            self._accumulate(count, "i", n_in, lambda v: f"{src} + i * {G} + {4 * v}",
+                             lambda u: self._weight(l, "i", f"{j0} + {u}"))
             for u in range(count):
                 if spec.bias:
                     out(f"bu = splat4(s[{at.b[l]} + {j0} + {u}])")
@@ -479,10 +469,7 @@ class _Batch(_Wide):
                     elif code == LINEAR:
                         out(f"store4(s, {at.a[l]} + {lane}, {c})")
             if fused:
-                for v in range(V):
-                    out(f"k0, k1, k2, k3 = transpose4(" + ", ".join(f"c{u}_{v}" for u in range(4)) + ")")
-                    for c in range(4):
-                        out(f"store4(s, {at.st[l + 1]} + {(4 * v + c) * cols} + {j0}, k{c})")
+                self._store_transposed(at.st[l + 1], cols, j0)
 
         if fused and code not in (RELU, LINEAR):
             fused = False
@@ -495,12 +482,37 @@ class _Batch(_Wide):
         if wants_st and not fused:
             self._transpose(at.a[l], at.st[l + 1], cols)
 
+    def _accumulate(self, count, index, n, vector_at, weight_at):
+        """Lines setting c{u}_{v} (u < count, v < LANES / 4) to the sum over index = 0..n-1,
+        in order, of the 4 samples at s[vector_at(v)] times the scalar s[weight_at(u)]."""
+        out, V = self.out, LANES // 4
+        for u in range(count):
+            for v in range(V):
+                out(f"c{u}_{v} = zero4()")
+        out(f"for {index} in range({n}):")
+        out.indent()
+        for v in range(V):
+            out(f"x{v} = load4(s, {vector_at(v)})")
+        for u in range(count):
+            out(f"w{u} = splat4(s[{weight_at(u)}])")
+            for v in range(V):
+                out(f"c{u}_{v} = add4(c{u}_{v}, mul4(x{v}, w{u}))")
+        out.dedent()
+
+    def _store_transposed(self, base, cols, first):
+        """Store the 4 units x LANES samples in c0_v..c3_v sample-major: s[base + b * cols +
+        first + u] (the transposed copies the next sums read, without a separate pass)."""
+        for v in range(LANES // 4):
+            self.out("k0, k1, k2, k3 = transpose4(" + ", ".join(f"c{u}_{v}" for u in range(4)) + ")")
+            for c in range(4):
+                self.out(f"store4(s, {base} + {(4 * v + c) * cols} + {first}, k{c})")
+
     def _transpose(self, unit_major, sample_major, cols):
         """sample_major[b, j] = unit_major[j, b] for the padded units: 4x4 tiles."""
         G, out = LANES, self.out
         out(f"for j in range(0, {cols}, 4):")
         out(f"    for b in range(0, {G}, 4):")
-        out(f"        k0, k1, k2, k3 = transpose4(" + ", ".join(f"load4(s, {unit_major} + (j + {r}) * {G} + b)" for r in range(4)) + ")")
+        out("        k0, k1, k2, k3 = transpose4(" + ", ".join(f"load4(s, {unit_major} + (j + {r}) * {G} + b)" for r in range(4)) + ")")
         for c in range(4):
             out(f"        store4(s, {sample_major} + (b + {c}) * {cols} + j, k{c})")
 
@@ -508,24 +520,14 @@ class _Batch(_Wide):
         """d[i, :] = f'(z[i, :]) (W[i, 0] d[0, :] + W[i, 1] d[1, :] + ...) for layer l - 1."""
         spec, at, out = self.spec, self.at, self.out
         G, V = LANES, LANES // 4
-        n_in, n_out, cols = spec.sizes[l], spec.sizes[l + 1], at.cols[l + 1]
-        w, d, code = at.w[l], at.d[l], spec.activation_codes[l - 1]
+        n_in, n_out = spec.sizes[l], spec.sizes[l + 1]
+        d, code = at.d[l], spec.activation_codes[l - 1]
         # layer l - 1's sums (after this) read its error signals sample-major from dt
         fused = not self.tr[l - 1] and V == 2
 
         def body(i0, count):
-            for u in range(count):
-                for v in range(V):
-                    out(f"c{u}_{v} = zero4()")
-            out(f"for j in range({n_out}):")
-            out.indent()
-            for v in range(V):
-                out(f"x{v} = load4(s, {d} + j * {G} + {4 * v})")
-            for u in range(count):
-                out(f"w{u} = splat4(s[{self._weight(l, f'({i0} + {u})', 'j')}])")
-                for v in range(V):
-                    out(f"c{u}_{v} = add4(c{u}_{v}, mul4(w{u}, x{v}))")
-            out.dedent()
+            self._accumulate(count, "j", n_out, lambda v: f"{d} + j * {G} + {4 * v}",
+                             lambda u: self._weight(l, f"({i0} + {u})", "j"))
             for u in range(count):
                 for v in range(V):
                     lane = f"({i0} + {u}) * {G} + {4 * v}"
@@ -536,19 +538,14 @@ class _Batch(_Wide):
                     out(f"{c} = {_times_derivative4(c, code, z, a)}")
                     out(f"store4(s, {at.d[l - 1]} + {lane}, {c})")
             if fused:
-                for v in range(V):
-                    out(f"k0, k1, k2, k3 = transpose4(" + ", ".join(f"c{u}_{v}" for u in range(4)) + ")")
-                    for c in range(4):
-                        out(f"store4(s, {at.dt} + {(4 * v + c) * at.cols[l]} + {i0}, k{c})")
+                self._store_transposed(at.dt, at.cols[l], i0)
 
         self._units(n_in, V, body)
 
     def _sums(self, l):
         """Gradient sums of layer l += this group's samples, in order."""
         spec, at, out = self.spec, self.at, self.out
-        G = LANES
-        cols_in, cols = at.cols[l], at.cols[l + 1]
-        d, src, gw = at.d[l], at.inputs(l), at.gw[l]
+        cols, d = at.cols[l + 1], at.d[l]
         if self.tr[l]:
             self._sums_transposed(l)
             return
@@ -601,7 +598,7 @@ class _Batch(_Wide):
         into ``dt`` (the layer's real error signals, one scalar per sample and unit)."""
         spec, at, out, G = self.spec, self.at, self.out, LANES
         n_out, cols_in = spec.sizes[l + 1], at.cols[l]
-        d, src, gw = at.d[l], at.inputs(l), at.gw[l]
+        d, gw = at.d[l], at.gw[l]
         # the inputs sample-major are in st[l] (the input copy or _forward(l - 1) left them)
         # about 12 independent sums: count vectors of inputs, for every output j
         vectors = cols_in // 4
