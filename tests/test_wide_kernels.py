@@ -88,3 +88,35 @@ def test_too_wide_falls_back_to_generic():
     other = net.copy()
     np.testing.assert_array_equal(net.fit(X, y, 1e-3, 2), other.fit(X, y, 1e-3, 2, backend="generic"))
     np.testing.assert_array_equal(net.params, other.params)
+
+
+@pytest.mark.parametrize("batch_size", [4, 5, 8, 16, 30])
+@pytest.mark.parametrize("case", ["ties", "partial-ties", "overflow"])
+def test_wide_softmax_edge_cases_match_generic(case, batch_size):
+    """The mini-batch kernel's softmax takes exp(0.0) = 1.0 for the largest net input
+    without calling exp, and its update multiplies by 1/m when the batch size m is a power
+    of two: both must keep the generic kernels' bits. Cases: every net input equal (all
+    output weights 0), two of three equal (a repeated output column), and a largest net input
+    that overflows to +inf (exp(inf - inf) is NaN, not 1.0: the run diverges at once, in
+    the same epoch with the same params). Batch sizes: powers of two, and not (30 samples leave a short
+    last batch)."""
+    sizes, acts, loss, bias = WIDE_POOL[1]
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((30, 2)), rng.integers(0, 3, 30)
+    results = {}
+    for backend in ("numba", "generic"):
+        net = fastnn.Network(sizes, acts, loss, bias, init="he", seed=0)
+        out = net.weight(1)
+        if case == "ties":
+            out[:] = 0.0
+        elif case == "partial-ties":
+            out[:, 2] = out[:, 0]
+        else:  # unit 0's net input overflows to +inf, the others stay finite
+            net.weight(0)[:] *= 1e10
+            out[:, 0], out[:, 1:] = 1e300, 0.0
+        history = net.fit(X, y, lr=0.1, epochs=3, batch_size=batch_size, backend=backend, on_divergence="stop")
+        results[backend] = history, net.params.copy()
+    if case == "overflow":
+        assert len(results["numba"][0]) < 3  # it did diverge
+    np.testing.assert_array_equal(results["numba"][0], results["generic"][0])
+    np.testing.assert_array_equal(results["numba"][1], results["generic"][1])

@@ -30,7 +30,7 @@ from ..spec import GAUSSIAN, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, Spec
 from .codegen import BATCH, SGD, SIGNATURE, _activation, _Emitter, _function, _loss_lines, _output_delta_lines
 from .compiler import sources_digest
 
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 
 # Widest layer handled (columns are loops, so code size does not grow with the widths,
 # but the forward pass keeps whole rows' accumulators in registers up to CHUNK vectors).
@@ -360,10 +360,18 @@ class _Batch(_Wide):
         out(f"mg = min(first + {LANES}, stop) - first")
         self._group()
         out.dedent()
-        # params -= lr * (gradient sum / m), padding included (its sums are zero)
-        out("mv = splat4(np.float64(stop - start))")
-        out(f"for q in range(0, {at.n_params}, 4):")
-        out(f"    store4(s, q, sub4(load4(s, q), mul4(lrv, div4(load4(s, q + {at.n_params}), mv))))")
+        # params -= lr * (gradient sum / m), padding included (its sums are zero). When m is
+        # a power of two, g * (1 / m) is the same correctly rounded number as g / m (1 / m
+        # is exact), and a multiply costs a fraction of a divide.
+        out("m = stop - start")
+        out("if m & (m - 1) == 0:")
+        out("    rv = splat4(1.0 / np.float64(m))")
+        out(f"    for q in range(0, {at.n_params}, 4):")
+        out(f"        store4(s, q, sub4(load4(s, q), mul4(lrv, mul4(load4(s, q + {at.n_params}), rv))))")
+        out("else:")
+        out("    mv = splat4(np.float64(m))")
+        out(f"    for q in range(0, {at.n_params}, 4):")
+        out(f"        store4(s, q, sub4(load4(s, q), mul4(lrv, div4(load4(s, q + {at.n_params}), mv))))")
         out.dedent()
         out("epoch_mean = epoch_loss / n")
         self.stop_if_diverged()
@@ -387,15 +395,23 @@ class _Batch(_Wide):
         last, n_out = L - 1, spec.n_outputs
         z, a, d = at.z[last], at.a[last], at.d[last]
         if spec.activation_codes[last] == SOFTMAX:
-            # exp one lane at a time, then the divisions 4 lanes at a time
+            # exp one lane at a time, then the divisions 4 lanes at a time. The unit top
+            # came from (index top_at) gets z - top + 1.0 in place of exp(z - top): the
+            # argument is exactly 0.0 (then both are 1.0) or NaN (then both are NaN, when
+            # top is infinite or NaN). The other units' exps take no branch on top_at.
             out("for b in range(mg):")
             out(f"    top = s[{z} + b]")
+            out("    top_at = 0")
             for j in range(1, n_out):
                 out(f"    if s[{z + j * G} + b] > top:")
                 out(f"        top = s[{z + j * G} + b]")
-            out("    total = 0.0")
-            for j in range(n_out):
-                out(f"    s[{a + j * G} + b] = np.exp(s[{z + j * G} + b] - top)")
+                out(f"        top_at = {j}")
+            out(f"    s[{a} + top_at * {G} + b] = (s[{z} + top_at * {G} + b] - top) + 1.0")
+            for k in range(1, n_out):
+                out(f"    j = top_at + {k} if top_at + {k} < {n_out} else top_at + {k - n_out}")
+                out(f"    s[{a} + j * {G} + b] = np.exp(s[{z} + j * {G} + b] - top)")
+            out(f"    total = s[{a} + b]")
+            for j in range(1, n_out):
                 out(f"    total += s[{a + j * G} + b]")
             out(f"    s[{at.total} + b] = total")
             for v in range(0, G, 4):
@@ -446,7 +462,7 @@ class _Batch(_Wide):
         keep_z = not (code == RELU and l < spec.n_layers - 1)
         # the outputs sample-major for the next layer's sums, if it is transposed
         wants_st = l < spec.n_layers - 1 and self.tr[l + 1]
-        fused = wants_st and not self.tr[l] and V == 2
+        fused = wants_st and not self.tr[l] and V <= 2  # _store_transposed needs blocks of 4 units
 
         def body(j0, count):
             self._accumulate(count, "i", n_in, lambda v: f"{src} + i * {G} + {4 * v}",
@@ -523,7 +539,7 @@ class _Batch(_Wide):
         n_in, n_out = spec.sizes[l], spec.sizes[l + 1]
         d, code = at.d[l], spec.activation_codes[l - 1]
         # layer l - 1's sums (after this) read its error signals sample-major from dt
-        fused = not self.tr[l - 1] and V == 2
+        fused = not self.tr[l - 1] and V <= 2  # _store_transposed needs blocks of 4 units
 
         def body(i0, count):
             self._accumulate(count, "j", n_out, lambda v: f"{d} + j * {G} + {4 * v}",
@@ -541,6 +557,8 @@ class _Batch(_Wide):
                 self._store_transposed(at.dt, at.cols[l], i0)
 
         self._units(n_in, V, body)
+        if not fused and not self.tr[l - 1]:
+            self._transpose(at.d[l - 1], at.dt, at.cols[l])
 
     def _sums(self, l):
         """Gradient sums of layer l += this group's samples, in order."""
@@ -559,13 +577,18 @@ class _Batch(_Wide):
         out.indent()
         self._sum_chunk(l, "v0", per_row, rows)
         out.dedent()
-        if spec.bias:
+        if spec.bias:  # up to 8 independent sums per pass over the samples
             gb = at.gb[l]
-            out(f"for j in range(0, {cols}, 4):")
-            out(f"    t = load4(s, {gb} + j)")
-            out("    for b in range(mg):")
-            out(f"        t = add4(t, load4(s, {at.dt} + b * {cols} + j))")
-            out(f"    store4(s, {gb} + j, t)")
+            out(f"for v0 in range(0, {vectors}, {per_row}):")
+            out.indent()
+            for v in range(per_row):
+                out(f"t{v} = load4(s, {gb} + (v0 + {v}) * 4)")
+            out("for b in range(mg):")
+            for v in range(per_row):
+                out(f"    t{v} = add4(t{v}, load4(s, {at.dt} + b * {cols} + (v0 + {v}) * 4))")
+            for v in range(per_row):
+                out(f"store4(s, {gb} + (v0 + {v}) * 4, t{v})")
+            out.dedent()
 
     def _sum_chunk(self, l, v0, count, rows):
         """g[i, v0 * 4:(v0 + count) * 4] += a[i, b] * dt[b, same], rows i at a time."""
