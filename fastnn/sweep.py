@@ -14,6 +14,7 @@ import csv
 import functools
 import itertools
 import math
+import queue
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -377,10 +378,16 @@ def sweep(
                 if pool is None:
                     _train_blocks(kernel, args, blocks, layout)
                 else:
-                    # one task per thread, each with every threads-th block: a hand-off
-                    # between threads per block cost ~0.1 ms (measured)
-                    shares = [blocks[t::threads] for t in range(threads)]
-                    for future in [pool.submit(_train_blocks, kernel, args, share, layout) for share in shares]:
+                    # one task per thread, each taking the next untrained block until none
+                    # is left: a pool hand-off per block cost ~0.1 ms (measured), and a fixed
+                    # share per thread waits for the slowest thread (on a shared host a core
+                    # can lose a fifth of its time to other guests). Blocks are independent:
+                    # which thread trains one changes no result.
+                    todo_blocks = queue.SimpleQueue()
+                    for block in blocks:
+                        todo_blocks.put(block)
+                    tasks = [pool.submit(_train_blocks, kernel, args, todo_blocks, layout) for _ in range(threads)]
+                    for future in tasks:
                         future.result()
                 took = time.perf_counter() - t0
                 per_epoch = took / todo
@@ -400,8 +407,17 @@ def sweep(
 
 
 def _train_blocks(kernel, args, blocks, layout):
-    """Train the configurations of each (k0, k1) block, one kernel call per block."""
-    for k0, k1 in blocks:
+    """Train the configurations of (k0, k1) blocks, one kernel call per block: those of a
+    list, or those taken one at a time from a queue shared by the threads until it is empty."""
+    if isinstance(blocks, list):
+        for k0, k1 in blocks:
+            kernel(*args, k0, k1, layout)
+        return
+    while True:
+        try:
+            k0, k1 = blocks.get_nowait()
+        except queue.Empty:
+            return
         kernel(*args, k0, k1, layout)
 
 

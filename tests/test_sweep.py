@@ -272,7 +272,7 @@ def test_thread_grid_equals_fit(thread_reference):
     assert_matches_fit(r, QX, QY, [2, 2, 1], THREAD_GRID["epochs"], **kwargs)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("threads", [1, 2, 5])
 @pytest.mark.parametrize("chunk", [1, 3, 64])
 def test_threads_and_chunks_change_nothing(thread_reference, chunk, threads):
     result = fastnn.sweep([2, 2, 1], QX, QY, progress=False, chunk=chunk, threads=threads, **THREAD_GRID)
