@@ -55,3 +55,33 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 def smoke(benchmark):
     """True when benchmarks are disabled (a normal test run): run once, small and checked."""
     return benchmark.disabled
+
+
+def _cpu_ticks():
+    """(stolen, busy) jiffies of all CPUs so far from /proc/stat, or None (not Linux).
+
+    stolen: time the virtual CPUs wanted to run but the hypervisor ran other guests; busy:
+    user + nice + system + irq + softirq + stolen (guest time is already inside user)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    except (OSError, ValueError):
+        return None
+    return steal, user + nice + system + irq + softirq + steal
+
+
+@pytest.fixture(autouse=True)
+def _cpu_stolen(request):
+    """extra_info["cpu_stolen"]: the share of busy CPU time the hypervisor gave to other
+    guests while this benchmark ran (compilation and checks included). On a shared host it
+    explains much of the run-to-run spread: stolen time stretches every timed region."""
+    if "benchmark" not in request.fixturenames:
+        yield
+        return
+    benchmark = request.getfixturevalue("benchmark")
+    before = _cpu_ticks()
+    yield
+    after = _cpu_ticks()
+    if before and after and after[1] > before[1]:
+        benchmark.extra_info["cpu_stolen"] = (after[0] - before[0]) / (after[1] - before[1])

@@ -32,6 +32,11 @@ SWEEP_ORDER = ("sweep", "sweep-1thread", "fit-loop", "jax")
 SWEEP_TARGET_NS = 1.5  # fastnn.sweep, ns per configuration-step, at most
 SWEEP_TARGET_JAX = 10.0  # fastnn.sweep faster than JAX's jit(vmap) by at least this factor
 
+_STOLEN_NOTE = (
+    "*CPU stolen*: the share of busy CPU time that the hypervisor gave to other guests while "
+    "that benchmark ran (from /proc/stat); stolen time stretches timed regions at random."
+)
+
 
 def _registry():
     try:
@@ -105,6 +110,12 @@ def _bytes(value):
     return f"{value} B"
 
 
+def _stolen(row):
+    """The row's share of CPU time stolen by other guests, as a table cell."""
+    share = row.get("cpu_stolen")
+    return "" if share is None else f"{100 * share:.0f}%"
+
+
 def _met(ok):
     return "**met**" if ok else "**not met**"
 
@@ -121,9 +132,9 @@ def sweep_table(name, rows):
     base = rows.get(SWEEP_BASELINE, {}).get("ns_median")
     out.append(
         "| implementation | ns per configuration-step (median) | min | configurations x epochs x samples per call "
-        "| rounds | compile / load (untimed) | time / fastnn sweep |"
+        "| rounds | compile / load (untimed) | time / fastnn sweep | CPU stolen |"
     )
-    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for impl in impls:
         row = rows[impl]
         t = row["ns_median"]
@@ -135,7 +146,8 @@ def sweep_table(name, rows):
         label = f"**{title}**" if impl == SWEEP_BASELINE else title
         out.append(
             f"| {label} | {_ns(t)} | {_ns(row['ns_min'])} | {shape} | {row['rounds']} | "
-            f"{_seconds(compile_s) if compile_s is not None else ''} | {_ratio(t / base) if base else 'n/a'} |"
+            f"{_seconds(compile_s) if compile_s is not None else ''} | {_ratio(t / base) if base else 'n/a'} | "
+            f"{_stolen(row)} |"
         )
     out.append("")
     out.append(
@@ -145,7 +157,7 @@ def sweep_table(name, rows):
         "kernel from the disk cache, is done by an earlier untimed call and shown apart: near "
         "zero where an earlier benchmark in the run already loaded the kernel; for JAX it "
         "includes its first, warm-up run). The fit loop times a subset of the configurations "
-        "(its networks built beforehand) and is scaled per configuration-step."
+        "(its networks built beforehand) and is scaled per configuration-step. " + _STOLEN_NOTE
     )
     out.append("")
     base_row = rows.get(SWEEP_BASELINE)
@@ -219,8 +231,11 @@ def case_table(name, rows, registry):
     impls = [i for i in order if i in rows] + [i for i in rows if i not in order]
     base = rows.get(BASELINE, {}).get("ns_median")
     ref = rows.get(REFERENCE, {}).get("ns_median")
-    out.append("| implementation | ns per step (median) | min | epochs x samples per call | rounds | time / numba | speed-up over reference |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    out.append(
+        "| implementation | ns per step (median) | min | epochs x samples per call | rounds | time / numba "
+        "| speed-up over reference | CPU stolen |"
+    )
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for impl in impls:
         row = rows[impl]
         t = row["ns_median"]
@@ -231,7 +246,8 @@ def case_table(name, rows, registry):
         title = row.get("impl_title", impl)
         label = f"**{title}**" if impl == BASELINE else title
         out.append(
-            f"| {label} | {_ns(t)} | {_ns(row['ns_min'])} | {per_call} | {row['rounds']} | {vs_base} | {vs_ref} |"
+            f"| {label} | {_ns(t)} | {_ns(row['ns_min'])} | {per_call} | {row['rounds']} | {vs_base} | {vs_ref} "
+            f"| {_stolen(row)} |"
         )
     missing = []
     if registry:
@@ -271,8 +287,8 @@ def startup_section(startup):
         "(last round)."
     )
     out.append("")
-    out.append("| | process wall time | rounds | import fastnn | first fit | second fit |")
-    out.append("|---|---:|---:|---:|---:|---:|")
+    out.append("| | process wall time | rounds | import fastnn | first fit | second fit | CPU stolen |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|")
     labels = dict(
         compile="compile time (empty NUMBA_CACHE_DIR and FASTNN_CACHE_DIR)",
         cold="cold start (caches warm)",
@@ -284,7 +300,7 @@ def startup_section(startup):
         s = startup[kind]
         out.append(
             f"| {labels[kind]} | {_seconds(s['median_s'])} | {s['rounds']} | {_seconds(s['import_s'])} | "
-            f"{_seconds(s['first_fit_s'])} | {_seconds(s['second_fit_s'])} |"
+            f"{_seconds(s['first_fit_s'])} | {_seconds(s['second_fit_s'])} | {_stolen(s)} |"
         )
     out.append("")
     if "floor" in startup:
@@ -345,7 +361,7 @@ def render(data):
         "`backend=\"numba\"` (below 1: faster than fastnn); *speed-up over reference* is the "
         "reference's time over its time. JIT compilation happens before timing and is "
         "measured separately (start-up, below). All figures come from one run on a shared, "
-        "noisy machine: compare ratios, not absolute times across runs."
+        "noisy machine: compare ratios, not absolute times across runs. " + _STOLEN_NOTE
     )
     lines.append("")
     if by_case:
