@@ -9,6 +9,10 @@
   @njit function (bench/floor_kernel.py), cache warm: what any numba-based package pays
   before its first result, fastnn's share of the cold start being the rest.
 
+Cold start and floor are timed twice: with this interpreter (the bench venv, where JAX
+brought scipy, which numba imports when its CPU target starts) and with a venv holding
+only fastnn and its dependencies (``core``: scripts/bench makes it; skipped without it).
+
 The timed figure is the wall time of the whole process (interpreter start included); the
 process's own breakdown (import, first fit, second fit) goes to ``extra_info``. The
 timed rounds fit seed 000's network only; in timed mode one more (untimed) process per
@@ -21,19 +25,41 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# The interpreters a start-up is timed in: "bench", this one (its venv has the compare
+# extra: JAX brings scipy, which numba imports while setting up its CPU target, a few
+# tenths of a second); "core", a venv with fastnn and its own dependencies only, what
+# ``pip install fastnn`` gives (scripts/bench makes .venv-core and names its python in
+# FASTNN_BENCH_CORE_PYTHON; without it those rows are skipped).
+CORE_PYTHON_VAR = "FASTNN_BENCH_CORE_PYTHON"
+
+
+def _python(venv):
+    if venv == "bench":
+        return sys.executable
+    path = os.environ.get(CORE_PYTHON_VAR)
+    if not path or not os.access(path, os.X_OK):
+        pytest.skip(f"{CORE_PYTHON_VAR} names no python (scripts/bench sets it)")
+    return path
 
 
 def _env(root):
     """The environment with numba's and fastnn's caches under ``root``."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(root / "numba"), FASTNN_CACHE_DIR=str(root / "fastnn"))
     env.pop("FASTNN_NO_CACHE", None)
+    # A developer shell's PYTHONDONTWRITEBYTECODE would make every process compile fastnn's
+    # sources again (~50 ms); users' processes read the bytecode cache.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
     return env
 
 
-def _start(env, all_cases=False, floor=False):
-    command = [sys.executable, "-m", "bench.startup"] + (["--all-cases"] if all_cases else [])
+def _start(env, all_cases=False, floor=False, python=None):
+    command = [python or sys.executable, "-m", "bench.startup"] + (["--all-cases"] if all_cases else [])
     command += ["--floor"] if floor else []
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
@@ -70,25 +96,34 @@ def test_compile_time(benchmark, smoke, tmp_path_factory):
     _record(benchmark, figures, "compile")
 
 
-def test_cold_start(benchmark, smoke, tmp_path_factory):
+@pytest.mark.parametrize("venv", ["bench", "core"])
+def test_cold_start(benchmark, smoke, tmp_path_factory, venv):
     """import fastnn + first fit of seed 000's network, numba's and fastnn's caches warm."""
+    python = _python(venv)
     need = "seed000" if smoke else "all"
     if need in _WARM:
         env = _env(_WARM[need])
     else:
         env = _env(tmp_path_factory.mktemp("caches-warm"))
         _start(env, all_cases=not smoke)  # fill the caches (not timed)
-    figures = benchmark.pedantic(_start, args=(env,), rounds=1 if smoke else 5, warmup_rounds=0 if smoke else 1)
-    if not smoke:
-        figures["first_fit_by_case_s"] = _start(env, all_cases=True)["first_fit_by_case_s"]
-    _record(benchmark, figures, "cold")
-
-
-def test_numba_floor(benchmark, smoke, tmp_path_factory):
-    """import numpy + numba and one call of a cached one-line @njit function, cache warm."""
-    env = _env(tmp_path_factory.mktemp("caches-floor"))
-    _start(env, floor=True)  # fill numba's cache (not timed)
+    if venv != "bench":
+        _start(env, python=python)  # its numba may file its own cache entries (not timed)
     figures = benchmark.pedantic(
-        _start, args=(env,), kwargs=dict(floor=True), rounds=1 if smoke else 5, warmup_rounds=0 if smoke else 1
+        _start, args=(env,), kwargs=dict(python=python), rounds=1 if smoke else 5, warmup_rounds=0 if smoke else 1
     )
-    _record(benchmark, figures, "floor")
+    if not smoke and venv == "bench":
+        figures["first_fit_by_case_s"] = _start(env, all_cases=True)["first_fit_by_case_s"]
+    _record(benchmark, figures, "cold" if venv == "bench" else "cold-core")
+
+
+@pytest.mark.parametrize("venv", ["bench", "core"])
+def test_numba_floor(benchmark, smoke, tmp_path_factory, venv):
+    """import numpy + numba and one call of a cached one-line @njit function, cache warm."""
+    python = _python(venv)
+    env = _env(tmp_path_factory.mktemp("caches-floor"))
+    _start(env, floor=True, python=python)  # fill numba's cache (not timed)
+    figures = benchmark.pedantic(
+        _start, args=(env,), kwargs=dict(floor=True, python=python), rounds=1 if smoke else 5,
+        warmup_rounds=0 if smoke else 1,
+    )
+    _record(benchmark, figures, "floor" if venv == "bench" else "floor-core")
