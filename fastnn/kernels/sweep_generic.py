@@ -150,13 +150,17 @@ def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, div
             if shuffle:
                 for c in range(lanes):
                     state[c] = shuffle_order(order[c], True, state[c])
-            start[:, :] = p
+            for q in range(n_params):  # (loops: numba's 2-d slice assignment compiles slowly)
+                for c in range(lanes):
+                    start[q, c] = p[q, c]
             loss_sum[:] = 0.0
             for first in range(0, n, batch_size):
                 stop = min(first + batch_size, n)
                 fused = batch_size == 1
                 if not fused:
-                    g[:, :] = 0.0
+                    for q in range(n_params):
+                        for c in range(lanes):
+                            g[q, c] = 0.0
                 for t in range(first, stop):
                     _lane_forward(p, layout, X, order, t, shuffle, z, a, lanes)
                     _lane_backward(p, layout, Y, order, t, shuffle, z, a, d, g, rate, fused, lanes, loss_sum, zc, ac, dc)
