@@ -326,8 +326,10 @@ def diverged(params, start_params, epoch_mean, e, history):
     if np.isfinite(epoch_mean) and all_finite(params):
         history[e] = epoch_mean
         return False
-    params[:] = start_params
-    history[e:] = np.nan
+    for q in range(params.shape[0]):  # (loops: numba's slice assignments compile slowly)
+        params[q] = start_params[q]
+    for rest in range(e, history.shape[0]):
+        history[rest] = np.nan
     return True
 
 
@@ -360,7 +362,8 @@ def train(params, layout, X, Y, lr, epochs, shuffle, seed, history):
     state = np.uint64(seed)
     for e in range(epochs):
         state = shuffle_order(order, shuffle, state)
-        start_params[:] = params
+        for q in range(params.shape[0]):
+            start_params[q] = params[q]
         epoch_loss = 0.0
         for k in range(n):
             s = order[k]
@@ -487,7 +490,8 @@ def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, h
     u_out, n_last, code_last = layout[r_out + UNIT_OFF], layout[r_out + N_OUT], layout[r_out + ACT]
     for e in range(epochs):
         state = shuffle_order(order, shuffle, state)
-        start_params[:] = params
+        for q in range(params.shape[0]):
+            start_params[q] = params[q]
         epoch_loss = 0.0
         for start in range(0, n, bs):
             m = min(start + bs, n) - start
