@@ -361,8 +361,11 @@ def sweep(
                 P = np.ascontiguousarray(table[:, column_of.ravel()])
             states = configs["seed"][idx].astype(np.uint64)
             rates = np.ascontiguousarray(configs["lr"][idx])
-            g_losses = np.full((len(idx), epochs), np.nan)
-            g_div = np.full(len(idx), -1, dtype=np.int64)
+            if len(idx) == K:  # one group: the kernels write the result's arrays directly
+                g_losses, g_div = losses, diverged
+            else:
+                g_losses = np.full((len(idx), epochs), np.nan)
+                g_div = np.full(len(idx), -1, dtype=np.int64)
             ckpt_epochs = np.array([c - 1 for c in ckpts], dtype=np.int64)
             ckpt = np.zeros((len(ckpts), spec.n_params, len(idx)))
             kernel = kernels[widths]
@@ -393,8 +396,9 @@ def sweep(
                 per_epoch = took / todo
                 e += todo
                 bar.advance(len(idx) * todo, expected_total=per_epoch * epochs * len(group_keys))
-            losses[idx] = g_losses
-            diverged[idx] = g_div
+            if g_losses is not losses:
+                losses[idx] = g_losses
+                diverged[idx] = g_div
             groups.append(Group(widths, bs, spec, idx, np.ascontiguousarray(P.T),
                                 np.ascontiguousarray(ckpt.transpose(0, 2, 1))))
     finally:
