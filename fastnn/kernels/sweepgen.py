@@ -56,6 +56,7 @@ start = np.empty(({n_params}, {lanes}))
 order = np.empty(({lanes}, n), dtype=np.int64)
 state = np.empty({lanes}, dtype=np.uint64)
 done = np.empty({lanes}, dtype=np.bool_)
+check = np.empty({lanes})
 for b0 in range(k0, k1, {lanes}):
     lanes = min({lanes}, k1 - b0)
     for c in range({lanes}):
@@ -65,17 +66,39 @@ for b0 in range(k0, k1, {lanes}):
         work[{rate}, c] = lr[k]
         state[c] = states[k]
         done[c] = diverged[k] >= 0
+        for t in range(n):  # the identity; shuffled afresh every epoch when shuffle
+            order[c, t] = t
     for e in range(e_start, e_stop):
-        for c in range({lanes}):
-            state[c] = shuffle_order(order[c], shuffle, state[c])
+        if shuffle:
+            for c in range({lanes}):
+                state[c] = shuffle_order(order[c], True, state[c])
         for q in range({n_params}):  # (loops: a slice assignment here doubled the compile time)
             for c in range({lanes}):
                 start[q, c] = work[q, c]
         for c in range({lanes}):
             work[{loss}, c] = 0.0"""
 
+# The end of an epoch. Usual case (every lane finite, none diverged before, no checkpoint):
+# record the losses here; else _end_epoch does it all. x * 0.0 is 0 for finite x and NaN
+# for inf or NaN, so one vectorised pass over the parameter rows checks every lane.
 _FINISH = """\
-        _end_epoch(P, work[:{n_params}], start, work[{loss}], n, e, b0, lanes, done, losses, diverged, ckpt_epochs, ckpt)
+        usual = True
+        for i in range(ckpt_epochs.shape[0]):
+            if ckpt_epochs[i] == e:
+                usual = False
+        for c in range({lanes}):
+            check[c] = (work[{loss}, c] / n) * 0.0
+        for q in range({n_params}):
+            for c in range({lanes}):
+                check[c] += work[q, c] * 0.0
+        for c in range(lanes):
+            if done[c] or check[c] != 0.0:
+                usual = False
+        if usual:
+            for c in range(lanes):
+                losses[b0 + c, e] = work[{loss}, c] / n
+        else:
+            _end_epoch(P, work[:{n_params}], start, work[{loss}], n, e, b0, lanes, done, losses, diverged, ckpt_epochs, ckpt)
     for c in range(lanes):
         states[b0 + c] = state[c]
         if not done[c]:
