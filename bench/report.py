@@ -112,6 +112,19 @@ def _bytes(value):
     return f"{value} B"
 
 
+def weight_flops(sizes, batch_size):
+    """Floating-point operations on the weights in one step (one sample): per weight, a
+    multiply and an add forward, the same for the error signal sent below (all layers but
+    the first), then per-sample SGD's x * d, lr * that and the subtraction, or a
+    mini-batch's multiply-add into the gradient sum and its share of g / m, lr * that and
+    the subtraction. Biases, activations and the loss are not counted."""
+    total = 0.0
+    for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        per_weight = 2 + (2 if layer > 0 else 0) + (3 if batch_size == 1 else 2 + 3 / batch_size)
+        total += per_weight * n_in * n_out
+    return total
+
+
 def _stolen(row):
     """The row's share of CPU time stolen by other guests, as a table cell."""
     share = row.get("cpu_stolen")
@@ -272,6 +285,15 @@ def case_table(name, rows, registry):
                 facts.append(_compare(rows[other]["ns_median"] / base, label))
         out.append("fastnn numba (medians): " + "; ".join(facts) + ".")
         out.append("")
+        case = registry.CASES.get(name) if registry else None
+        if case is not None:
+            flops = weight_flops(case.sizes, case.batch_size)
+            out.append(
+                f"Arithmetic rate of fastnn numba: {flops / base:.1f} GFLOP/s (median; "
+                f"{flops / rows[BASELINE]['ns_min']:.1f} at the minimum), from {flops:,.0f} "
+                "floating-point operations per step on the weights (see `weight_flops` in bench/report.py)."
+            )
+            out.append("")
     if missing:
         out.append(f"Not measured (module not installed): {', '.join(missing)}.")
         out.append("")
