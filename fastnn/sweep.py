@@ -33,8 +33,9 @@ from .spec import INITS, Spec
 # Grids beyond either limit need allow_large=True.
 MAX_CONFIGS = 100_000
 MAX_BYTES = 2 * 2**30
-# Configurations per block (the lanes of the vectorised loops; blocks run in parallel).
-CHUNK = 64
+# Configurations per block (blocks run in parallel): one lane block of the generated
+# sweep kernels.
+CHUNK = sweepgen.LANES
 # A sweep expected to take longer than this shows a progress bar (on a terminal only).
 PROGRESS_AFTER_S = 1.0
 
