@@ -30,7 +30,7 @@ from ..spec import GAUSSIAN, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, Spec
 from .codegen import BATCH, SGD, SIGNATURE, _activation, _Emitter, _function, _loss_lines, _output_delta_lines
 from .compiler import sources_digest
 
-GENERATOR_VERSION = 6
+GENERATOR_VERSION = 7
 
 # Widest layer handled (columns are loops, so code size does not grow with the widths,
 # but the forward pass keeps whole rows' accumulators in registers up to CHUNK vectors).
@@ -540,6 +540,10 @@ class _Batch(_Wide):
         d, code = at.d[l], spec.activation_codes[l - 1]
         # layer l - 1's sums (after this) read its error signals sample-major from dt
         fused = not self.tr[l - 1] and V <= 2  # _store_transposed needs blocks of 4 units
+        # the unit-major copy is read by layer l - 1's own _delta_below (not the first
+        # layer's: it has none), by its sums if it is transposed, or by the transpose
+        # below; else it would be a dead store per unit and sample
+        unit_major = l - 1 > 0 or self.tr[l - 1] or not fused
 
         def body(i0, count):
             self._accumulate(count, "j", n_out, lambda v: f"{d} + j * {G} + {4 * v}",
@@ -552,7 +556,8 @@ class _Batch(_Wide):
                         z = a
                     c = f"c{u}_{v}"
                     out(f"{c} = {_times_derivative4(c, code, z, a)}")
-                    out(f"store4(s, {at.d[l - 1]} + {lane}, {c})")
+                    if unit_major:
+                        out(f"store4(s, {at.d[l - 1]} + {lane}, {c})")
             if fused:
                 self._store_transposed(at.dt, at.cols[l], i0)
 
