@@ -379,19 +379,18 @@ def sweep(
                 # Run in slices of epochs so that progress can be shown between calls.
                 todo = epochs - e if per_epoch is None and not bar.enabled else _slice(per_epoch, epochs - e)
                 t0 = time.perf_counter()
-                blocks = [(k0, min(k0 + chunk, len(idx))) for k0 in range(0, len(idx), chunk)]
                 args = (P, Xc, Yc, rates, bs, shuffle, states, e, e + todo, g_losses, g_div, ckpt_epochs, ckpt)
+                # one task per thread, each taking the next untrained block until none is
+                # left: a pool hand-off per block cost ~0.1 ms (measured), and a fixed share
+                # per thread waits for the slowest thread (on a shared host a core can lose a
+                # fifth of its time to other guests). Blocks are independent: which thread
+                # trains one changes no result.
+                todo_blocks = queue.SimpleQueue()
+                for k0 in range(0, len(idx), chunk):
+                    todo_blocks.put((k0, min(k0 + chunk, len(idx))))
                 if pool is None:
-                    _train_blocks(kernel, args, blocks, layout)
+                    _train_blocks(kernel, args, todo_blocks, layout)
                 else:
-                    # one task per thread, each taking the next untrained block until none
-                    # is left: a pool hand-off per block cost ~0.1 ms (measured), and a fixed
-                    # share per thread waits for the slowest thread (on a shared host a core
-                    # can lose a fifth of its time to other guests). Blocks are independent:
-                    # which thread trains one changes no result.
-                    todo_blocks = queue.SimpleQueue()
-                    for block in blocks:
-                        todo_blocks.put(block)
                     tasks = [pool.submit(_train_blocks, kernel, args, todo_blocks, layout) for _ in range(threads)]
                     for future in tasks:
                         future.result()
@@ -414,12 +413,8 @@ def sweep(
 
 
 def _train_blocks(kernel, args, blocks, layout):
-    """Train the configurations of (k0, k1) blocks, one kernel call per block: those of a
-    list, or those taken one at a time from a queue shared by the threads until it is empty."""
-    if isinstance(blocks, list):
-        for k0, k1 in blocks:
-            kernel(*args, k0, k1, layout)
-        return
+    """Train the configurations of the (k0, k1) blocks taken one at a time from the queue
+    ``blocks`` (shared by the threads) until it is empty, one kernel call per block."""
     while True:
         try:
             k0, k1 = blocks.get_nowait()

@@ -30,7 +30,7 @@ from ..spec import GAUSSIAN, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, Spec
 from .codegen import BATCH, SGD, SIGNATURE, _activation, _Emitter, _function, _loss_lines, _output_delta_lines
 from .compiler import sources_digest
 
-GENERATOR_VERSION = 7
+GENERATOR_VERSION = 8
 
 # Widest layer handled (columns are loops, so code size does not grow with the widths,
 # but the forward pass keeps whole rows' accumulators in registers up to CHUNK vectors).
@@ -498,13 +498,14 @@ class _Batch(_Wide):
         if wants_st and not fused:
             self._transpose(at.a[l], at.st[l + 1], cols)
 
-    def _accumulate(self, count, index, n, vector_at, weight_at):
-        """Lines setting c{u}_{v} (u < count, v < LANES / 4) to the sum over index = 0..n-1,
-        in order, of the 4 samples at s[vector_at(v)] times the scalar s[weight_at(u)]."""
-        out, V = self.out, LANES // 4
+    def _accumulate(self, count, index, n, vector_at, weight_at, vectors=LANES // 4, start=None):
+        """Lines setting c{u}_{v} (u < count, v < vectors) to start(u, v) (default zero) plus
+        the sum over index = 0..n-1 (n: a literal or a name), in order, of the 4 numbers at
+        s[vector_at(v)] times the scalar s[weight_at(u)]."""
+        out, V = self.out, vectors
         for u in range(count):
             for v in range(V):
-                out(f"c{u}_{v} = zero4()")
+                out(f"c{u}_{v} = {start(u, v) if start else 'zero4()'}")
         out(f"for {index} in range({n}):")
         out.indent()
         for v in range(V):
@@ -603,21 +604,15 @@ class _Batch(_Wide):
         real = -(-self.spec.sizes[l] // rows) * rows  # rows past it (padding) sum zeros
         out(f"for i0 in range(0, {real}, {rows}):")
         out.indent()
+
+        def sums(r, v):
+            return f"{gw} + (i0 + {r}) * {cols} + ({v0} + {v}) * 4"
+
+        self._accumulate(rows, "b", "mg", lambda v: f"{at.dt} + b * {cols} + ({v0} + {v}) * 4",
+                         lambda r: f"{src} + (i0 + {r}) * {G} + b", count, lambda r, v: f"load4(s, {sums(r, v)})")
         for r in range(rows):
             for v in range(count):
-                out(f"g{r}_{v} = load4(s, {gw} + (i0 + {r}) * {cols} + ({v0} + {v}) * 4)")
-        out("for b in range(mg):")
-        out.indent()
-        for v in range(count):
-            out(f"x{v} = load4(s, {at.dt} + b * {cols} + ({v0} + {v}) * 4)")
-        for r in range(rows):
-            out(f"a{r} = splat4(s[{src} + (i0 + {r}) * {G} + b])")
-            for v in range(count):
-                out(f"g{r}_{v} = add4(g{r}_{v}, mul4(a{r}, x{v}))")
-        out.dedent()
-        for r in range(rows):
-            for v in range(count):
-                out(f"store4(s, {gw} + (i0 + {r}) * {cols} + ({v0} + {v}) * 4, g{r}_{v})")
+                out(f"store4(s, {sums(r, v)}, c{r}_{v})")
         out.dedent()
 
     def _sums_transposed(self, l):
