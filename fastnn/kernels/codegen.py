@@ -320,12 +320,16 @@ class _Scalar:
         ``lr``: the learning rate; the loss is added to ``loss_sum``; with ``fused`` the
         locals are updated at once, else each gradient is added to ``grad(name)`` (the
         sweep kernels reuse this with lanes).
+
+        Returns the number of lines (of ``out``) up to the output error; the line counts
+        after each hidden layer's forward pass are left in ``self.layer_ends``.
         """
         spec, out, sizes, codes = self.spec, self.out, self.spec.sizes, self.spec.activation_codes
         L = spec.n_layers
         w, b, a = self.w, self.b, self.a
         if index is not None:
             self.load_sample(index)
+        self.layer_ends = []
         for l in range(L):
             for j in range(sizes[l + 1]):
                 terms = [f"{a(l, i)} * {w(l, i, j)}" for i in range(sizes[l])]
@@ -346,6 +350,8 @@ class _Scalar:
             else:
                 for j in range(sizes[l + 1]):
                     out(f"a{l}_{j} = {_activation(codes[l], f'z{l}_{j}')}")
+            if l < L - 1:
+                self.layer_ends.append(len(out.lines))
         last = L - 1
         _loss_lines(spec, out, lambda j: f"a{last}_{j}", lambda j: f"y{j}", "sample_loss")
         out(f"{loss_sum} += sample_loss")
