@@ -33,6 +33,7 @@ import io
 import itertools
 import math
 import sys
+import threading
 import time
 
 import numpy as np
@@ -277,6 +278,28 @@ def test_thread_grid_equals_fit(thread_reference):
 def test_threads_and_chunks_change_nothing(thread_reference, chunk, threads):
     result = fastnn.sweep([2, 2, 1], QX, QY, progress=False, chunk=chunk, threads=threads, **THREAD_GRID)
     assert_same_result(result, thread_reference, f"chunk={chunk}, threads={threads}")
+
+
+@pytest.mark.parametrize("failing_call", [0, 3])
+def test_a_failing_block_stops_the_sweep(monkeypatch, failing_call):
+    """An error in any thread's kernel call (the caller's or a helper's) reaches the
+    caller; blocks not yet started are not trained."""
+    calls = []
+    lock = threading.Lock()
+
+    def kernel(*args):
+        with lock:
+            calls.append(args[-3])
+            number = len(calls) - 1
+        if number == failing_call:
+            raise RuntimeError("kernel failed")
+        time.sleep(0.01)
+
+    monkeypatch.setattr(sweep_module, "_kernel", lambda spec: kernel)
+    with pytest.raises(RuntimeError, match="kernel failed"):
+        fastnn.sweep([2, 2, 1], QX, QY, lr=list(np.geomspace(1e-3, 1e-2, 40)), seeds=[0], epochs=1,
+                     chunk=2, threads=3, progress=False)
+    assert len(calls) < 20  # 20 blocks; training stopped soon after the failure
 
 
 def test_training_in_slices_of_epochs_changes_nothing(thread_reference, monkeypatch):
