@@ -35,7 +35,8 @@ KERNEL = "train"
 # generated sweep kernel; bigger ones use the generic one (sweep_generic), compiled once
 # for every shape. Measured (relu, mse, 256 configurations): generated over generic is
 # 13x faster at 17 parameters, 5.1x at 38, 2.1x at 139 (where the compile took 52 s).
-# Compile times now (64 lanes): 5.1 s at 9 parameters (2-2-1), 14 s at 41, 22.5 s at 62.
+# Compile times now (64 lanes, one loop per layer): 5.8 s at 9 parameters (2-2-1), 10.7 s
+# at 37 (2-4-4-1), about 22 s at 62-67.
 MAX_PARAMS = 64
 # Configurations advanced together by the vectorised lane loop (measured on the 2-2-1
 # network: 4 and 8 lanes get fully unrolled and stay scalar; 16 and more vectorise. Each
