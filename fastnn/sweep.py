@@ -352,8 +352,9 @@ def sweep(
     started = time.perf_counter()
     bar = _Progress(K * epochs, enabled=progress)
     # The calling thread trains blocks too, so a sweep needs threads - 1 helpers: waking
-    # a thread on an idle core of this shared VM takes 0.2-5 ms (measured), and the
-    # caller is awake already (5% faster in the median of 30 interleaved sweeps).
+    # a thread on an idle core of this shared VM takes 0.4-1.9 ms in the median and up to
+    # 9 ms (measured), and the caller is awake already (5% faster in the median of 30
+    # interleaved 2-thread sweeps).
     pool = ThreadPoolExecutor(max_workers=threads - 1) if threads > 1 else None
     try:
         for g, (widths, bs) in enumerate(group_keys):
