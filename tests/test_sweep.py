@@ -280,6 +280,24 @@ def test_threads_and_chunks_change_nothing(thread_reference, chunk, threads):
     assert_same_result(result, thread_reference, f"chunk={chunk}, threads={threads}")
 
 
+def test_sweepgen_refuses_a_value_assigned_in_two_lane_loops(monkeypatch):
+    """The generated lane loops pass each crossing value in one row, written by the loop
+    that assigns it; a name assigned in two loops would carry the wrong value, so the
+    generator refuses it (no network emits one today)."""
+    original = codegen._Scalar.sample
+
+    def sample(self, *args, **kwargs):
+        split = original(self, *args, **kwargs)
+        self.out("z0_0 = 0.0")  # z0_0 is assigned in the first loop too
+        return split
+
+    spec = fastnn.spec.Spec.build([2, 2, 1], "relu", "squared_error")
+    sweepgen.source(spec)
+    monkeypatch.setattr(codegen._Scalar, "sample", sample)
+    with pytest.raises(RuntimeError, match="z0_0 is assigned in two lane loops"):
+        sweepgen.source(spec)
+
+
 @pytest.mark.parametrize("failing_call", [0, 3])
 def test_a_failing_block_stops_the_sweep(monkeypatch, failing_call):
     """An error in any thread's kernel call (the caller's or a helper's) reaches the

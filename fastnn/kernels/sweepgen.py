@@ -164,8 +164,9 @@ def _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross):
     for i, lines in enumerate(segments):
         for line in lines:
             match = _ASSIGNED.match(line)
-            if match:
-                made_in.setdefault(match.group(1), i)
+            if match and made_in.setdefault(match.group(1), i) != i:
+                # one row per name carries the value of the segment that first assigns it
+                raise RuntimeError(f"sweepgen: {match.group(1)} is assigned in two lane loops")
     for name, i in made_in.items():
         if name not in net.names and any(name in later for later in used[i + 1:]):
             crossing.append(name)
