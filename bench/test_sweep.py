@@ -390,10 +390,13 @@ def test_sweep_memory():
     print(f"\nsweep memory, K={K}, P={P}, E={E}: result floats {8 * floats:,} B = K x (P + E) x 8; "
           f"kept after the call {after - before:,} B; Python-visible peak {peak - before:,} B")
 
-    # No allocation per step: in the generated kernel for this network every array is
+    # No allocation per step: in each generated kernel for this network every array is
     # allocated before the first loop (once per kernel call, i.e. per block of configurations).
     assert sweepgen.supports(spec)
-    lines = sweepgen.source(spec).splitlines()
-    first_loop = next(i for i, line in enumerate(lines) if line.lstrip().startswith("for "))
-    allocating = [i for i, line in enumerate(lines) if "np.empty" in line or "np.zeros" in line or "np.full" in line]
-    assert allocating and max(allocating) < first_loop, [lines[i] for i in allocating]
+    functions = sweepgen.source(spec).split("\ndef ")[1:]
+    assert [f.split("(")[0] for f in functions] == [sweepgen.SEQUENTIAL, sweepgen.SHUFFLED, sweepgen.BATCHES]
+    for function in functions:
+        lines = function.splitlines()
+        first_loop = next(i for i, line in enumerate(lines) if line.lstrip().startswith("for "))
+        allocating = [i for i, line in enumerate(lines) if "np.empty" in line or "np.zeros" in line or "np.full" in line]
+        assert allocating and max(allocating) < first_loop, [lines[i] for i in allocating]

@@ -50,9 +50,10 @@ def _source(spec):
     return sweepgen.source(spec)
 
 
-def _kernel(spec):
+def _kernel(spec, batch_size, shuffle):
+    """The sweep kernel for spec's configurations trained with these settings."""
     if sweepgen.supports(spec):
-        return kernel_cache.load(_source(spec), sweepgen.KERNEL, _SIGNATURE)
+        return kernel_cache.load(_source(spec), sweepgen.kernel_name(batch_size, shuffle), _SIGNATURE)
     return compiled(sweep_generic.train, _SIGNATURE)
 
 
@@ -347,7 +348,7 @@ def sweep(
     diverged = np.full(K, -1, dtype=np.int64)
     groups = []
     started = time.perf_counter()
-    kernels = {widths: _kernel(specs[widths]) for widths in hidden_list}
+    kernels = {(widths, bs): _kernel(specs[widths], bs, shuffle) for widths, bs in group_keys}
     compile_seconds = time.perf_counter() - started
     started = time.perf_counter()
     bar = _Progress(K * epochs, enabled=progress)
@@ -375,7 +376,7 @@ def sweep(
                 g_div = np.full(len(idx), -1, dtype=np.int64)
             ckpt_epochs = np.array([c - 1 for c in ckpts], dtype=np.int64)
             ckpt = np.zeros((len(ckpts), spec.n_params, len(idx)))
-            kernel = kernels[widths]
+            kernel = kernels[(widths, bs)]
             layout = spec.layout()
             e = 0
             per_epoch = None

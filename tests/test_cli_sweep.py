@@ -55,7 +55,7 @@ def assert_bits_equal(a, b, what):
     assert a.shape == b.shape and np.array_equal(a.view(np.uint64), b.view(np.uint64)), what
 
 
-def _no_kernel(spec):
+def _no_kernel(spec, batch_size, shuffle):
     raise AssertionError("the sweep loaded a kernel before rejecting its arguments")
 
 

@@ -313,7 +313,7 @@ def test_a_failing_block_stops_the_sweep(monkeypatch, failing_call):
             raise RuntimeError("kernel failed")
         time.sleep(0.01)
 
-    monkeypatch.setattr(sweep_module, "_kernel", lambda spec: kernel)
+    monkeypatch.setattr(sweep_module, "_kernel", lambda spec, batch_size, shuffle: kernel)
     with pytest.raises(RuntimeError, match="kernel failed"):
         fastnn.sweep([2, 2, 1], QX, QY, lr=list(np.geomspace(1e-3, 1e-2, 40)), seeds=[0], epochs=1,
                      chunk=2, threads=3, progress=False)
@@ -590,8 +590,8 @@ def test_progress_bar_after_about_a_second(monkeypatch):
     assert terminal.getvalue() == ""
     real = sweep_module._kernel
 
-    def slow_kernel(spec):
-        kernel = real(spec)
+    def slow_kernel(spec, batch_size, shuffle):
+        kernel = real(spec, batch_size, shuffle)
 
         def slow(*args):
             time.sleep(0.15)
@@ -607,7 +607,7 @@ def test_progress_bar_after_about_a_second(monkeypatch):
 # ------------------------------------------------------------------ bad input
 
 
-def _no_kernel(spec):
+def _no_kernel(spec, batch_size, shuffle):
     raise AssertionError("the sweep loaded a kernel before rejecting its arguments")
 
 

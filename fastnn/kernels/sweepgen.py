@@ -30,13 +30,12 @@ from .codegen import GENERATOR_VERSION, _Emitter, _Scalar
 from .codegen import supports as codegen_supports
 from .compiler import sources_digest
 
-KERNEL = "train"
 # Networks up to this many parameters (and small enough for kernels.codegen) get a
 # generated sweep kernel; bigger ones use the generic one (sweep_generic), compiled once
 # for every shape. Measured (relu, mse, 256 configurations): generated over generic is
 # 13x faster at 17 parameters, 5.1x at 38, 2.1x at 139 (where the compile took 52 s).
-# Compile times now (64 lanes, one loop per layer): 5.8 s at 9 parameters (2-2-1), 10.7 s
-# at 37 (2-4-4-1), about 22 s at 62-67.
+# Compile times now (64 lanes, one loop per layer, one function per training mode): 3-4 s
+# at 9 parameters (2-2-1), 5 s at 37 (2-4-4-1), 6-7 s at 59 (2-6-5-1).
 MAX_PARAMS = 64
 # Configurations advanced together by the vectorised lane loop (measured on the 2-2-1
 # network: 4 and 8 lanes get fully unrolled and stay scalar; 16 and more vectorise. Each
@@ -56,12 +55,27 @@ from numba import njit
 from fastnn.kernels.generic import sigmoid
 from fastnn.kernels.rng import shuffle_order
 from fastnn.kernels.sweep_generic import _end_epoch
+'''
 
+_FUNCTION = '''
 
 @njit(cache=CACHE, nogil=True, error_model="numpy")
-def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged, ckpt_epochs, ckpt, k0, k1, layout):
-    """Sweep kernel: the contract of fastnn.kernels.sweep_generic.train."""
+def {name}(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged, ckpt_epochs, ckpt, k0, k1, layout):
+    """Sweep kernel for {what}: the contract of fastnn.kernels.sweep_generic.train."""
 '''
+
+# One function per training mode, so that a sweep compiles only the modes it uses (one
+# mode compiles in about half the time of all three in one function: 2.8 s against 5.6 s
+# for 2-2-1, 4.7 s against 11.8 s for 2-4-4-1).
+SEQUENTIAL, SHUFFLED, BATCHES = "train_sequential", "train_shuffled", "train_batches"
+
+
+def kernel_name(batch_size, shuffle):
+    """Name of the function in ``source(spec)`` that trains with these settings."""
+    if batch_size == 1:
+        return SHUFFLED if shuffle else SEQUENTIAL
+    return BATCHES
+
 
 # work rows: [0, NP) parameters, [NP, 2 NP) gradient sums, RATE, LOSS, then the values
 # that cross from a sample's forward loop to its backward loop.
@@ -186,69 +200,56 @@ def _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross):
 
 
 def source(spec: Spec):
-    """Module source defining ``train`` (``CACHE`` must be defined first)."""
+    """Module source defining the SEQUENTIAL, SHUFFLED and BATCHES kernels (``CACHE`` must
+    be defined first)."""
     n_params = spec.n_params
     rate, loss = 2 * n_params, 2 * n_params + 1
     first_cross = 2 * n_params + 2
     grad_row = {name: n_params + off for name, off in zip(*_names_offsets(spec))}
-    branches = [
-        ("if batch_size == 1 and not shuffle:", True, None),
-        ("elif batch_size == 1:", True, "order[c, t]"),
-        ("else:", False, "order[c, t]"),
-    ]
-    loops, n_cross = [], 0
-    for _, fused, index in branches:
-        lines, count = _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross)
-        loops.append(lines)
-        n_cross = max(n_cross, count)
-
-    out = _Emitter()
-    fields = dict(rows=first_cross + n_cross, lanes=LANES, n_params=n_params, rate=rate, loss=loss)
-    for line in _SETUP.format(**fields).splitlines():
-        out(line)
-    out.depth += 2  # inside "for b0" and "for e"
-
-    def emit(lines):
-        for line in lines:
-            out(line)
-
-    (head0, _, _), (head1, _, _), (head2, _, _) = branches
-    out(head0)
-    out.indent()
-    out("for t in range(n):")
-    out.indent()
-    _Scalar(spec, out).load_sample("t")  # the same sample for every lane: loaded once, outside the lane loops
-    emit(loops[0])
-    out.depth -= 2
-    out(head1)
-    out.indent()
-    out("for t in range(n):")
-    out.indent()
-    emit(loops[1])
-    out.depth -= 2
-    out(head2)
-    out.indent()
-    out("for first in range(0, n, batch_size):")
-    out.indent()
-    out("stop = min(first + batch_size, n)")
-    out(f"for q in range({n_params}, {2 * n_params}):")
-    out(f"    for c in range({LANES}):")
-    out("        work[q, c] = 0.0")
-    out("for t in range(first, stop):")
-    out.indent()
-    emit(loops[2])
-    out.dedent()
-    out("m = stop - first")
-    out(f"for q in range({n_params}):")
-    out(f"    for c in range({LANES}):")
-    out(f"        work[q, c] -= work[{rate}, c] * (work[{n_params} + q, c] / m)")
-    out.dedent()
-    out.dedent()
-    out.depth -= 2
-    for line in _FINISH.format(**fields).splitlines():
-        out(line)
     text = _MODULE.format(digest=sources_digest(), version=GENERATOR_VERSION, lanes=LANES, describe=spec.describe())
-    return text + "\n".join(out.lines) + "\n"
+    modes = (
+        (SEQUENTIAL, "per-sample SGD in the data's order", True, None),
+        (SHUFFLED, "per-sample SGD, shuffled every epoch", True, "order[c, t]"),
+        (BATCHES, "mini-batches", False, "order[c, t]"),
+    )
+    for name, what, fused, index in modes:
+        loops, n_cross = _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross)
+        fields = dict(rows=first_cross + n_cross, lanes=LANES, n_params=n_params, rate=rate, loss=loss)
+        out = _Emitter()
+        out.depth = 1
+        for line in _SETUP.format(**fields).splitlines():
+            out(line)
+        out.depth += 2  # inside "for b0" and "for e"
+        if name == BATCHES:
+            out("for first in range(0, n, batch_size):")
+            out.indent()
+            out("stop = min(first + batch_size, n)")
+            out(f"for q in range({n_params}, {2 * n_params}):")
+            out(f"    for c in range({LANES}):")
+            out("        work[q, c] = 0.0")
+            out("for t in range(first, stop):")
+            out.indent()
+            for line in loops:
+                out(line)
+            out.dedent()
+            out("m = stop - first")
+            out(f"for q in range({n_params}):")
+            out(f"    for c in range({LANES}):")
+            out(f"        work[q, c] -= work[{rate}, c] * (work[{n_params} + q, c] / m)")
+            out.dedent()
+        else:
+            out("for t in range(n):")
+            out.indent()
+            if index is None:  # the same sample for every lane: loaded once, outside the lane loops
+                _Scalar(spec, out).load_sample("t")
+            for line in loops:
+                out(line)
+            out.dedent()
+        out.depth -= 2
+        for line in _FINISH.format(**fields).splitlines():
+            out(line)
+        text += _FUNCTION.format(name=name, what=what) + "\n".join(out.lines) + "\n"
+    return text
 
 
 def _names_offsets(spec):
