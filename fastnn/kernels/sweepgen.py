@@ -6,8 +6,9 @@ single-network kernels of ``kernels.codegen``) and stores them back. Lanes do id
 arithmetic on different numbers, so LLVM vectorises the lane loop: one instruction
 advances several networks. All per-lane state lives in one ``work`` array with a literal
 row length, so LLVM can see that its rows never overlap (separate arrays would need
-run-time overlap checks, too many to vectorise). The contract is that of
-``sweep_generic.train`` (the last argument, the layout, is unused here).
+run-time overlap checks, too many to vectorise). Each training mode is its own function
+(``kernel_name``) with the contract of ``sweep_generic.train`` for that mode's batch size
+and shuffling (the last argument, the layout, is unused here).
 
 Where the time goes (2-2-1, per-sample SGD, this 2-core Zen 3 VM, which has no cycle
 counters): multiplies issue on two FP pipes, and adds, subtracts, max and compares on two
@@ -61,7 +62,8 @@ _FUNCTION = '''
 
 @njit(cache=CACHE, nogil=True, error_model="numpy")
 def {name}(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged, ckpt_epochs, ckpt, k0, k1, layout):
-    """Sweep kernel for {what}: the contract of fastnn.kernels.sweep_generic.train."""
+    """Sweep kernel for {what}: the contract of fastnn.kernels.sweep_generic.train for the
+    batch_size and shuffle that kernel_name maps to this function (it ignores others)."""
 '''
 
 # One function per training mode, so that a sweep compiles only the modes it uses (one
