@@ -1,6 +1,6 @@
 """fastnn: fast, reference-checked training of small dense networks."""
 from . import datasets, reference
-from .errors import DivergenceError
+from .errors import DivergenceError, TrainingWarning
 from .gradcheck import gradcheck, numerical_gradient
 from .io import load
 from .network import Network
@@ -22,4 +22,5 @@ __all__ = [
     "reference",
     "sweep",
     "SweepResult",
+    "TrainingWarning",
 ]

@@ -42,7 +42,7 @@ import numpy as np
 from . import datasets
 from . import validation as check
 from .compare import as_arrays
-from .errors import DivergenceError
+from .errors import DivergenceError, epoch_phrase
 from .network import Network
 from .spec import Spec
 
@@ -342,14 +342,14 @@ def _compare(row, ref, rtol):
     history = row.history
     if not np.all(np.isfinite(history)):
         bad = int(np.argmin(np.isfinite(history)))
-        row.same, row.check = False, f"diverged (epoch {bad + 1})"
+        row.same, row.check = False, f"diverged in {epoch_phrase(bad)}"
         return
     k = min(len(history), len(ref))
     diff = np.abs(history[:k] - ref[:k]) / np.maximum(np.abs(ref[:k]), np.finfo(float).tiny)
     worst = int(np.argmax(diff))
     row.max_rel_diff, row.checked_epochs = float(diff[worst]), k
     row.same = bool(diff[worst] <= rtol)
-    row.check = "same numbers" if row.same else f"differs: {diff[worst]:.1e} relative (epoch {worst + 1})"
+    row.check = "same numbers" if row.same else f"differs: {diff[worst]:.1e} relative in {epoch_phrase(worst)}"
 
 
 # ---------------------------------------------------------------- running
@@ -398,7 +398,7 @@ def run(case, epochs=None, compare=True, repeats=5, seconds=0.1, rtol=RTOL, log=
         try:
             rows[name] = row = _measure(impl, case, fixed, seconds, repeats, cap)
         except DivergenceError as error:
-            row.skipped = f"diverged at epoch {error.epoch + 1}: try a smaller lr"
+            row.skipped = f"diverged in {epoch_phrase(error.epoch)}: try a smaller lr"
         except NotImplementedError as error:
             row.skipped = f"cannot train this network: {error}"
         except Exception as error:  # noqa: BLE001 - an optional library's failure is reported, not fatal

@@ -35,7 +35,9 @@ def run(n_lr=64, n_seeds=16, epochs=SEED000_EPOCHS, out_dir="out", check=3, data
     print(f"sweep: {result.seconds:.3f} s for {steps:,} configuration-steps "
           f"({result.seconds / steps * 1e9:.2f} ns each); compiling or loading the kernel before it: "
           f"{result.compile_seconds:.2f} s; "
-          f"{int(result.diverged.sum())} configurations diverged")
+          f"{int(result.diverged.sum())} configurations diverged, {result.n_stuck} stuck")
+    if result.n_stuck:
+        _explain_stuck(result, X, y, init, n_lr)
 
     marks = [e for e in (100, 200, 500) if e < epochs]
     print(f"\nbest 10 by final loss (loss after {', '.join(map(str, marks))} epochs read off the same curves):")
@@ -75,3 +77,31 @@ def run(n_lr=64, n_seeds=16, epochs=SEED000_EPOCHS, out_dir="out", check=3, data
     print(f"reference: {per_config_ref:.2f} s per configuration; sweep: {per_config_sweep * 1e3:.3f} ms per "
           f"configuration -> {per_config_ref / per_config_sweep:,.0f}x faster")
     return 0 if worst == 0.0 else 1
+
+
+def _output_dead(net, X):
+    """True when the 2-2-1 ReLU network's output unit has net input <= 0 on every row of X."""
+    z_out = np.maximum(X @ net.weight(0) + net.bias(0), 0.0) @ net.weight(1) + net.bias(1)
+    return bool((z_out <= 0.0).all())
+
+
+def _explain_stuck(result, X, y, init, n_lr):
+    """Say which configurations never moved, or stopped on the way, and why: an output
+    ReLU dead (net input <= 0) on every sample passes no gradient to any weight."""
+    stuck_seeds = sorted({int(s) for s in result.configs["seed"][result.stuck]})
+    dead_at_start = [_output_dead(Network([2, 2, 1], "relu", init=init, seed=seed), X) for seed in stuck_seeds]
+    print(f"stuck: {result.n_stuck} configurations never changed a parameter (their loss curves are flat, "
+          f"dashed red in the plot): init seeds {', '.join(map(str, stuck_seeds))}"
+          + (f" at every learning rate ({n_lr})" if result.n_stuck == len(stuck_seeds) * n_lr else "") + ".")
+    if all(dead_at_start):
+        print("  why: in each of these initial networks the output ReLU's net input is <= 0 for every sample, "
+              "so the ReLU outputs 0 with slope 0 and no gradient reaches any weight (a dead ReLU; seed 000's "
+              "ReLU output allows it). No learning rate revives it: use another init seed, or a linear output.")
+    else:
+        print("  why: their gradient was zero (or too small to move a parameter at that lr) on every sample.")
+    died = [k for k in np.flatnonzero(~result.stuck & ~result.diverged) if _output_dead(result.network(k), X)]
+    if died:
+        lrs = result.configs["lr"][died]
+        print(f"died: {len(died)} more configurations trained for a while, then their output ReLU died (net input "
+              f"<= 0 on every sample at the end, so they output 0 and learn nothing more); their lr is "
+              f"{lrs.min():.3g} to {lrs.max():.3g}: a large step pushed the output unit below zero everywhere.")

@@ -16,7 +16,8 @@ OSError when the file cannot be opened at all.
 
 Network files: ``header``, ``params`` (n_params,) float64.
 Sweep files: ``header``, ``configs`` (structured), ``losses`` (K, E), ``diverged_epoch``
-(K,), and per group g: ``indices_g``, ``params_g`` (k_g, n_params), ``checkpoints_g``
+(K,), ``stuck`` (K,) bool (absent in files from before it was recorded: loaded as None),
+and per group g: ``indices_g``, ``params_g`` (k_g, n_params), ``checkpoints_g``
 (C, k_g, n_params).
 """
 from __future__ import annotations
@@ -90,6 +91,8 @@ def save_sweep(result, path):
         "losses": result.losses,
         "diverged_epoch": result.diverged_epoch,
     }
+    if result.stuck is not None:
+        arrays["stuck"] = result.stuck
     for i, g in enumerate(result.groups):
         arrays[f"indices_{i}"] = g.indices
         arrays[f"params_{i}"] = g.params
@@ -181,6 +184,9 @@ def _sweep(header, arrays):
     diverged = _array(arrays, "diverged_epoch", "iu", 1)
     if losses.shape[0] != K or diverged.shape != (K,):
         raise ValueError(f"{K} configurations but losses {losses.shape}, diverged_epoch {diverged.shape}")
+    stuck = arrays.get("stuck")
+    if stuck is not None and (stuck.dtype != np.bool_ or stuck.shape != (K,)):
+        raise ValueError(f"{K} configurations but stuck is {stuck.dtype} of shape {stuck.shape}")
     checkpoints = tuple(int(c) for c in header["checkpoints"])
     groups, seen = [], []
     for i, g in enumerate(header["groups"]):
@@ -200,4 +206,4 @@ def _sweep(header, arrays):
     if not np.array_equal(everyone, np.arange(K)) or not np.isin(configs["group"], np.arange(len(groups))).all():
         raise ValueError("the groups do not cover the configurations one to one")
     return SweepResult(configs, losses, diverged, checkpoints, groups,
-                       float(header.get("seconds", 0.0)), float(header.get("compile_seconds", 0.0)))
+                       float(header.get("seconds", 0.0)), float(header.get("compile_seconds", 0.0)), stuck)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import reference
+from . import advice, reference
 from . import validation as check
 from .errors import DivergenceError
 from .kernels import generic_kernel, specialized
@@ -184,6 +184,11 @@ class Network:
         network keeps the parameters it had at the start of it. With
         ``on_divergence="raise"`` (default) a ``DivergenceError`` carrying the epoch and
         the history so far is raised; with ``"stop"`` the shortened history is returned.
+
+        A ``fastnn.TrainingWarning`` says when training changed no parameter at all (a
+        zero gradient throughout, such as a dead ReLU output), and when class-sorted
+        targets (one run of samples per class) are visited in order with steps of fewer
+        than all samples: pass ``shuffle=True`` then.
         """
         X, Y = self._data(X, y)
         n = X.shape[0]
@@ -196,6 +201,8 @@ class Network:
         on_divergence = check.choice(on_divergence, "on_divergence", ON_DIVERGENCE)
         shuffle_seed = self._shuffle_seed(seed)
         history = check.history(epochs)
+        advice.warn_if_sorted_in_order(Y, shuffle, batch_size, stacklevel=2)
+        start = self._params.copy()  # to tell a run that changed no parameter
         if backend == "reference":
             params, done, diverged = reference.train(
                 self.spec, self._params.tolist(), X.tolist(), Y.tolist(), lr, epochs, batch_size, shuffle, shuffle_seed
@@ -218,6 +225,8 @@ class Network:
             if on_divergence == "raise":
                 raise DivergenceError(diverged, history[:diverged].copy())
             return history[:diverged].copy()
+        if np.array_equal(start, self._params):
+            advice.warn_stuck(self.spec, epochs, lr, stacklevel=2)
         return history
 
     def _shuffle_seed(self, seed):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from . import advice
 from . import validation as check
 from .kernels import sweep_generic, sweepgen
 from .kernels import cache as kernel_cache
@@ -79,13 +80,17 @@ class SweepResult:
     """What a sweep produced.
 
     ``configs``: structured array (K,), fields ``lr``, ``seed``, ``hidden`` (widths as a
-    string such as ``"32-32"``), ``batch_size``, ``group``; ``losses`` (K, epochs):
+    label such as ``"32-32"``), ``hidden_0``, ``hidden_1``, ... (int64: the width of hidden
+    layer l, 0 where a configuration has fewer hidden layers; these compare as numbers:
+    ``configs["hidden_0"] == 16``), ``batch_size``, ``group``; ``losses`` (K, epochs):
     loss curves (``losses[k, e]`` as ``fit``'s history); ``diverged_epoch`` (K,): -1, or
     the 0-based epoch in which configuration k's loss or parameters became non-finite (it
-    stopped there, keeping its last finite parameters; later losses are NaN);
-    ``checkpoints``: the epochs (1-based) whose parameters were kept; ``groups``;
-    ``seconds``: training time; ``compile_seconds``: compiling (or loading from the disk
-    cache) the kernels before it.
+    stopped there, keeping its last finite parameters; later losses are NaN); ``stuck``
+    (K,) bool: configurations that did not diverge but whose parameters never changed (a
+    zero gradient throughout: typically a ReLU output unit dead for every sample from the
+    start; ``None`` for files saved before stuck was recorded); ``checkpoints``: the
+    epochs (1-based) whose parameters were kept; ``groups``; ``seconds``: training time;
+    ``compile_seconds``: compiling (or loading from the disk cache) the kernels before it.
     """
 
     configs: np.ndarray
@@ -95,10 +100,19 @@ class SweepResult:
     groups: list
     seconds: float = 0.0
     compile_seconds: float = 0.0
+    stuck: np.ndarray = None
 
     @property
     def diverged(self):
         return self.diverged_epoch >= 0
+
+    @property
+    def n_stuck(self):
+        """How many configurations are stuck (0 when unknown)."""
+        return 0 if self.stuck is None else int(self.stuck.sum())
+
+    def _hidden_fields(self):
+        return [name for name in self.configs.dtype.names if name.startswith("hidden_")]
 
     @property
     def params(self):
@@ -132,38 +146,43 @@ class SweepResult:
 
     def best(self, n=10, epoch=None):
         """The n configurations with the lowest loss at ``epoch`` (default: the last),
-        as a structured array with fields index, lr, seed, hidden, batch_size, loss.
-        Diverged configurations come last."""
+        as a structured array with fields index, lr, seed, hidden, hidden_0, ...,
+        batch_size, loss, stuck. Diverged configurations come last."""
         n = check.integer(n, "n", 1)
         loss = self.final_losses(epoch)
         key = np.where(np.isfinite(loss), loss, np.inf)
         order = np.argsort(key, kind="stable")[:n]
-        rows = np.empty(len(order), dtype=[("index", "i8"), ("lr", "f8"), ("seed", "u8"),
-                                           ("hidden", self.configs.dtype["hidden"]), ("batch_size", "i8"),
-                                           ("loss", "f8")])
-        for name in ("lr", "seed", "hidden", "batch_size"):
+        settings = ["lr", "seed", "hidden", *self._hidden_fields(), "batch_size"]
+        rows = np.empty(len(order), dtype=[("index", "i8")] + [(name, self.configs.dtype[name]) for name in settings]
+                        + [("loss", "f8"), ("stuck", "?")])
+        for name in settings:
             rows[name] = self.configs[name][order]
         rows["index"] = order
         rows["loss"] = loss[order]
+        rows["stuck"] = False if self.stuck is None else self.stuck[order]
         return rows
 
     def to_csv(self, path, curves=True):
-        """One row per configuration: its settings, divergence, final loss and (with
-        ``curves``) the loss of every epoch."""
+        """One row per configuration: its settings, divergence, whether it is stuck (empty
+        when unknown), final loss and (with ``curves``) the loss of every epoch."""
         epochs = self.losses.shape[1]
+        widths = self._hidden_fields()
         with open(path, "w", newline="") as handle:
             writer = csv.writer(handle)
-            head = ["index", "lr", "seed", "hidden", "batch_size", "diverged_epoch", "final_loss"]
+            head = ["index", "lr", "seed", "hidden", *widths, "batch_size", "diverged_epoch", "stuck", "final_loss"]
             writer.writerow(head + ([f"loss_{e + 1}" for e in range(epochs)] if curves else []))
             for k, row in enumerate(self.configs):
-                values = [k, repr(float(row["lr"])), int(row["seed"]), row["hidden"], int(row["batch_size"]),
-                          int(self.diverged_epoch[k]), repr(float(self.losses[k, -1]))]
+                stuck = "" if self.stuck is None else int(self.stuck[k])
+                values = [k, repr(float(row["lr"])), int(row["seed"]), row["hidden"], *(int(row[w]) for w in widths),
+                          int(row["batch_size"]), int(self.diverged_epoch[k]), stuck, repr(float(self.losses[k, -1]))]
                 if curves:
                     values += [repr(float(v)) for v in self.losses[k]]
                 writer.writerow(values)
 
-    def plot(self, path, highlight=5, title=None):
-        """Loss curves of every configuration (grey), the ``highlight`` best in colour."""
+    def plot(self, path=None, highlight=5, title=None):
+        """Loss curves of every configuration (grey; stuck ones, whose loss never moved,
+        dashed red), the ``highlight`` best in colour. Returns the matplotlib Figure (a
+        notebook shows it); also writes it to ``path`` when one is given."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -173,14 +192,21 @@ class SweepResult:
         epochs = np.arange(1, self.losses.shape[1] + 1)
         positive = self.losses[np.isfinite(self.losses) & (self.losses > 0)]
         log = positive.size > 0 and positive.max() / positive.min() > 100
-        step = max(1, len(self.losses) // 2000)  # at most ~2000 grey curves
-        for k in range(0, len(self.losses), step):
+        stuck = np.zeros(len(self.losses), dtype=bool) if self.stuck is None else self.stuck
+        moving = np.flatnonzero(~stuck)
+        for k in moving[:: max(1, len(moving) // 2000)]:  # at most ~2000 grey curves
             ax.plot(epochs, self.losses[k], color="0.75", linewidth=0.5, alpha=0.5)
+        # Stuck curves are flat and many share a value: one line per distinct final loss.
+        stuck_levels = np.unique(self.losses[stuck, -1]) if stuck.any() else ()
+        for i, level in enumerate(stuck_levels[:: max(1, len(stuck_levels) // 200)]):
+            label = f"{int(stuck.sum())} stuck (parameters never changed)" if i == 0 else None
+            ax.plot(epochs, np.full(len(epochs), level), color="tab:red", linewidth=1.2, linestyle="--",
+                    alpha=0.8, label=label)
         for rank, row in enumerate(self.best(highlight)):
             k = row["index"]
             ax.plot(epochs, self.losses[k], linewidth=1.8,
                     label=f"#{rank + 1}: lr={row['lr']:.4g} seed={row['seed']} hidden={row['hidden']} "
-                          f"bs={row['batch_size']} loss={row['loss']:.4g}")
+                          f"bs={row['batch_size']} loss={row['loss']:.4g}" + (" (stuck)" if row["stuck"] else ""))
         if log:
             ax.set_yscale("log")
         ax.set_xlabel("epoch")
@@ -188,7 +214,9 @@ class SweepResult:
         ax.set_title(title or f"{len(self.losses)} configurations, best {highlight} highlighted")
         ax.legend(fontsize=7, loc="upper right")
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        if path is not None:
+            fig.savefig(path, dpi=110)
+        return fig
 
     def save(self, path):
         """Write the whole result to ``path`` (.npz, no pickle; see fastnn.io); atomic."""
@@ -198,8 +226,9 @@ class SweepResult:
 
     def __repr__(self):
         n_div = int(self.diverged.sum())
+        stuck = "stuck unknown" if self.stuck is None else f"{self.n_stuck} stuck"
         return (f"SweepResult({len(self.configs)} configurations in {len(self.groups)} group(s), "
-                f"{self.losses.shape[1]} epochs, {n_div} diverged, {self.seconds:.3g} s)")
+                f"{self.losses.shape[1]} epochs, {n_div} diverged, {stuck}, {self.seconds:.3g} s)")
 
 
 def _values(value, name, convert):
@@ -314,6 +343,7 @@ def sweep(
     for bs in batch_list:
         if bs > n:
             raise ValueError(f"batch_size must be between 1 and the number of samples ({n}), got {bs}")
+    advice.warn_if_sorted_in_order(Yc, shuffle, min(batch_list), stacklevel=2)
 
     # The grid is itertools.product(lrs, seed_list, hidden_list, batch_list) in that order:
     # configuration k = (lrs[i], seed_list[j], hidden_list[h], batch_list[b]) for the indices
@@ -330,14 +360,21 @@ def sweep(
         )
 
     hidden_width = max(len("-".join(map(str, h))) for h in hidden_list)
-    configs = np.empty(K, dtype=[("lr", "f8"), ("seed", "u8"), ("hidden", f"U{max(hidden_width, 1)}"),
-                                 ("batch_size", "i8"), ("group", "i8")])
+    depth_max = max(len(h) for h in hidden_list)
+    width_fields = [f"hidden_{l}" for l in range(depth_max)]
+    configs = np.empty(K, dtype=[("lr", "f8"), ("seed", "u8"), ("hidden", f"U{max(hidden_width, 1)}")]
+                       + [(name, "i8") for name in width_fields] + [("batch_size", "i8"), ("group", "i8")])
     # groups: the (hidden, batch size) pairs in the order the grid first meets them
     group_keys = list(itertools.product(hidden_list, batch_list))
     i_lr, i_seed, i_hidden, i_batch = np.indices(shape).reshape(4, K)
     configs["lr"] = np.asarray(lrs, dtype=np.float64)[i_lr]
     configs["seed"] = np.asarray(seed_list, dtype=np.uint64)[i_seed]
     configs["hidden"] = np.asarray(["-".join(map(str, h)) for h in hidden_list])[i_hidden]
+    widths_table = np.zeros((len(hidden_list), depth_max), dtype=np.int64)
+    for h, widths in enumerate(hidden_list):
+        widths_table[h, : len(widths)] = widths
+    for l, name in enumerate(width_fields):
+        configs[name] = widths_table[i_hidden, l]
     configs["batch_size"] = np.asarray(batch_list, dtype=np.int64)[i_batch]
     configs["group"] = i_hidden * len(batch_list) + i_batch
 
@@ -346,6 +383,7 @@ def sweep(
     except (MemoryError, ValueError):
         raise ValueError(f"epochs={epochs}: the loss curves of {K} configurations do not fit in memory") from None
     diverged = np.full(K, -1, dtype=np.int64)
+    stuck = np.zeros(K, dtype=bool)
     groups = []
     started = time.perf_counter()
     kernels = {(widths, bs): _kernel(specs[widths], bs, shuffle) for widths, bs in group_keys}
@@ -367,6 +405,7 @@ def sweep(
                 distinct, column_of = np.unique(configs["seed"][idx], return_inverse=True)
                 table = np.stack([spec.init_params(init, int(seed)) for seed in distinct], axis=1)
                 P = np.ascontiguousarray(table[:, column_of.ravel()])
+            P_start = P.copy()  # to find the configurations whose parameters never change
             states = configs["seed"][idx].astype(np.uint64)
             rates = np.ascontiguousarray(configs["lr"][idx])
             if len(idx) == K:  # one group: the kernels write the result's arrays directly
@@ -409,6 +448,7 @@ def sweep(
             if g_losses is not losses:
                 losses[idx] = g_losses
                 diverged[idx] = g_div
+            stuck[idx] = (P == P_start).all(axis=0) & (g_div < 0)
             groups.append(Group(widths, bs, spec, idx, np.ascontiguousarray(P.T),
                                 np.ascontiguousarray(ckpt.transpose(0, 2, 1))))
     finally:
@@ -416,7 +456,7 @@ def sweep(
             pool.shutdown()
     bar.close()
     return SweepResult(
-        configs, losses, diverged, tuple(ckpts), groups, time.perf_counter() - started, compile_seconds
+        configs, losses, diverged, tuple(ckpts), groups, time.perf_counter() - started, compile_seconds, stuck
     )
 
 

@@ -42,11 +42,25 @@ def _numeric_array(value, name):
     except (ValueError, TypeError) as exc:  # ragged nested lists and the like
         raise ValueError(f"{name} must be a rectangular array of real numbers: {exc}") from None
     if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{name} must hold real numbers (bool, int or float), got dtype {arr.dtype}; "
-            "convert it with numpy.asarray(..., dtype=float)"
-        )
+        raise TypeError(f"{name} must hold real numbers (bool, int or float), got dtype {arr.dtype}; {_hint(arr, name)}")
     return arr
+
+
+def _hint(arr, name):
+    """How to turn a non-numeric array into what fastnn takes: class names into labels."""
+    text = [v for v in arr.ravel()[:1000].tolist() if isinstance(v, (str, bytes))] if arr.dtype.kind in "USO" else []
+    if not text:
+        return f"convert it with numpy.asarray({name}, dtype=float)"
+    if name == "y":
+        return (
+            f"it holds text such as {text[0]!r}. Encode class names as integer labels 0..C-1 first: "
+            "classes, y = numpy.unique(y, return_inverse=True) (classes[label] gives the name back), "
+            "then use a softmax output with loss='categorical_cross_entropy'"
+        )
+    return (
+        f"it holds text such as {text[0]!r}: numbers written as text convert with "
+        f"numpy.asarray({name}, dtype=float); categories must be encoded as numbers first (one-hot columns)"
+    )
 
 
 def _finite_float64(arr, name):

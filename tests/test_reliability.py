@@ -104,7 +104,7 @@ def test_divergence_mid_training_on_every_backend(case):
             net.fit(X, y, epochs=60, backend=backend, **kwargs)
         err = info.value
         assert isinstance(err, RuntimeError) and err.epoch == at, (backend, err.epoch)
-        assert f"epoch {at + 1}" in str(err)
+        assert f"epoch (epoch={at})" in str(err)
         assert isinstance(err.history, np.ndarray) and err.history.dtype == np.float64
         assert_bits_equal(err.history, clean_history, f"{backend}: history")
         assert_bits_equal(net.params, clean.params, f"{backend}: last finite params")
@@ -123,12 +123,15 @@ def test_divergence_error_pickles_with_its_attributes():
     its epoch and history); its message says which parameters were kept."""
     import pickle
 
-    for epoch, kept in ((0, "initial parameters"), (4, "end of epoch 4")):
+    for epoch, kept, said in ((0, "initial parameters", "the 1st epoch (epoch=0)"),
+                              (1, "after 1 completed epoch ", "the 2nd epoch (epoch=1)"),
+                              (4, "after 4 completed epochs", "the 5th epoch (epoch=4)"),
+                              (11, "after 11 completed epochs", "the 12th epoch (epoch=11)")):
         err = fastnn.DivergenceError(epoch, np.arange(float(epoch)))
         back = pickle.loads(pickle.dumps(err))
         assert type(back) is fastnn.DivergenceError and back.epoch == epoch and str(back) == str(err)
         np.testing.assert_array_equal(back.history, err.history)
-        assert kept in str(err) and f"epoch {epoch + 1}" in str(err)
+        assert kept in str(err) and said in str(err), str(err)
 
 
 def test_sweep_divergence_equals_fit_on_every_backend():
@@ -201,6 +204,8 @@ def no_warnings():
             self.w = warnings.catch_warnings()
             self.w.__enter__()
             warnings.simplefilter("error")
+            # fastnn's advice (saturated units can leave every parameter unchanged) is no fault
+            warnings.simplefilter("ignore", fastnn.TrainingWarning)
             self.e = np.errstate(all="raise")
             self.e.__enter__()
 

@@ -361,9 +361,13 @@ def test_configs_fields_values_and_order():
     lrs, seeds, hidden, batches = [0.003, 0.001], [5, 2], [40, (2, 2)], [4, 1]
     r = fastnn.sweep([2, 2, 1], QX, QY, lr=lrs, seeds=seeds, hidden=hidden, batch_size=batches, epochs=2,
                      checkpoints=[1], progress=False)
-    assert r.configs.dtype.names == ("lr", "seed", "hidden", "batch_size", "group")
+    assert r.configs.dtype.names == ("lr", "seed", "hidden", "hidden_0", "hidden_1", "batch_size", "group")
     expected = list(itertools.product(lrs, seeds, ["40", "2-2"], batches))
     assert [(float(c["lr"]), int(c["seed"]), str(c["hidden"]), int(c["batch_size"])) for c in r.configs] == expected
+    # per-layer widths compare as numbers (0: no such layer)
+    widths = {"40": (40, 0), "2-2": (2, 2)}
+    assert [(int(c["hidden_0"]), int(c["hidden_1"])) for c in r.configs] == [widths[h] for _, _, h, _ in expected]
+    assert np.count_nonzero(r.configs["hidden_0"] == 40) == len(expected) // 2
     group_keys = [("40", 4), ("40", 1), ("2-2", 4), ("2-2", 1)]
     assert list(r.configs["group"]) == [group_keys.index((h, b)) for _, _, h, b in expected]
     assert [(g.hidden, g.batch_size) for g in r.groups] == [((40,), 4), ((40,), 1), ((2, 2), 4), ((2, 2), 1)]
@@ -463,7 +467,8 @@ def test_best_orders_by_loss_ties_by_index_diverged_last():
     r = synthetic_result([3.0, np.nan, 1.0, 2.0, 1.0, np.nan, 0.5])
     best = r.best(10)
     assert list(best["index"]) == [6, 2, 4, 3, 0, 1, 5]
-    assert best.dtype.names == ("index", "lr", "seed", "hidden", "batch_size", "loss")
+    assert best.dtype.names == ("index", "lr", "seed", "hidden", "batch_size", "loss", "stuck")
+    assert not best["stuck"].any()  # unknown (None) counts as not stuck
     assert_bits_equal(best["loss"], r.losses[best["index"], -1], "loss column")
     assert np.array_equal(best["lr"], r.configs["lr"][best["index"]])
     assert np.array_equal(best["seed"], r.configs["seed"][best["index"]])
@@ -509,20 +514,20 @@ def test_to_csv_round_trip(thread_reference, tmp_path):
     path = tmp_path / "sweep.csv"
     r.to_csv(path)
     head, *rows = read_csv(path)
-    assert head == ["index", "lr", "seed", "hidden", "batch_size", "diverged_epoch", "final_loss"] + [
-        f"loss_{e}" for e in range(1, E + 1)]
+    assert head == ["index", "lr", "seed", "hidden", "hidden_0", "batch_size", "diverged_epoch", "stuck",
+                    "final_loss"] + [f"loss_{e}" for e in range(1, E + 1)]
     assert len(rows) == K
     for k, row in enumerate(rows):
         config = r.configs[k]
         assert int(row[0]) == k
         assert float(row[1]) == config["lr"] and int(row[2]) == config["seed"]
-        assert row[3] == config["hidden"] and int(row[4]) == config["batch_size"]
-        assert int(row[5]) == r.diverged_epoch[k]
-        assert_bits_equal([float(v) for v in row[6:]], np.r_[r.losses[k, -1], r.losses[k]], f"csv row {k}")
-    assert any(row[6] == "nan" for row in rows) and any(row[5] != "-1" for row in rows)
+        assert row[3] == config["hidden"] and int(row[4]) == config["hidden_0"] and int(row[5]) == config["batch_size"]
+        assert int(row[6]) == r.diverged_epoch[k] and int(row[7]) == r.stuck[k]
+        assert_bits_equal([float(v) for v in row[8:]], np.r_[r.losses[k, -1], r.losses[k]], f"csv row {k}")
+    assert any(row[8] == "nan" for row in rows) and any(row[6] != "-1" for row in rows)
     r.to_csv(tmp_path / "short.csv", curves=False)
     head, *rows = read_csv(tmp_path / "short.csv")
-    assert head[-1] == "final_loss" and len(rows) == K and all(len(row) == 7 for row in rows)
+    assert head[-1] == "final_loss" and len(rows) == K and all(len(row) == 9 for row in rows)
 
 
 def test_plot_writes_a_png(diverging, tmp_path):
