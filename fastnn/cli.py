@@ -52,38 +52,104 @@ def _names(text):
 
 
 PLOT_FORMATS = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+DATA_SETS = ("quadratic", "gender", "xor", "spiral", "vertical")
+CLASSIFICATION_SETS = ("spiral", "vertical")  # y: int64 class labels 0..--classes - 1
+CCE = "categorical_cross_entropy"
+REGRESSION_DEFAULTS = dict(sizes="2,2,1", activation="relu", loss="squared_error")
 
 
-def _data(args):
-    """(X, y) from a data set name or a CSV file."""
+def _classifier_activation(sizes_text):
+    """relu on every hidden layer of --sizes and a softmax output: "relu,relu,softmax"."""
+    return ",".join(["relu"] * max(sizes_text.count(",") - 1, 0) + ["softmax"])
+
+
+def _setup(args):
+    """(sizes, activation, loss) as text: the options given, the rest from the data set.
+
+    spiral and vertical (class labels) default to a softmax output of --classes units
+    and categorical cross-entropy, unless the options given ask for another output (then
+    the regression defaults fill in, with a note that the labels are fitted as numbers);
+    every other data set defaults to 2,2,1 / relu / squared_error.
+    """
+    given = dict(sizes=args.sizes, activation=args.activation, loss=args.loss)
+    if args.data not in CLASSIFICATION_SETS:
+        return tuple(REGRESSION_DEFAULTS[k] if v is None else v for k, v in given.items())
+    classes = args.classes
+    if classes < 1:
+        raise SystemExit(f"fastnn: --classes must be at least 1, got {classes}")
+    sizes = given["sizes"] if given["sizes"] is not None else f"2,16,{classes}"
+    classifier = dict(sizes=sizes, activation=_classifier_activation(sizes), loss=CCE)
+    wants_softmax = given["activation"] is None or given["activation"].split(",")[-1] == "softmax"
+    if given["loss"] == CCE or (given["loss"] is None and wants_softmax):
+        chosen = [f"--{k} {v}" for k, v in classifier.items() if given[k] is None]
+        if chosen:
+            print(f"{args.data} is a classification set ({classes} classes): {' '.join(chosen)}")
+        return tuple(classifier[k] if v is None else v for k, v in given.items())
+    setup = tuple(REGRESSION_DEFAULTS[k] if v is None else v for k, v in given.items())
+    labels = f"0..{classes - 1}" if classes > 1 else "0"
+    print(f"fastnn sweep: note: {args.data}'s targets are class labels ({labels}), fitted as numbers by "
+          f"--loss {setup[2]} with a {setup[1].split(',')[-1]} output; to classify, pass "
+          f"--sizes 2,16,{classes} --activation relu,softmax --loss {CCE} (or leave out --sizes, "
+          "--activation and --loss)", file=sys.stderr)
+    return setup
+
+
+def _labels(values, column, name):
+    """A target column as class labels: (int64 labels, class names or None).
+
+    Integers 0.. are labels as they are; a column holding anything else than numbers
+    names its classes, numbered in sorted order.
+    """
+    try:
+        numbers = np.array([float(v) for v in values])
+    except ValueError:
+        names = sorted(set(values))
+        index = {label: k for k, label in enumerate(names)}
+        return np.array([index[v] for v in values], dtype=np.int64), names
+    bad = [v for v, x in zip(values, numbers) if not (np.isfinite(x) and 0 <= x < 2**31 and x == np.round(x))]
+    if bad:
+        raise SystemExit(f"fastnn: column {column!r} of {name} must hold class labels (integers 0, 1, ... or "
+                         f"names) for --loss {CCE}; found {bad[0]!r}")
+    return numbers.astype(np.int64), None
+
+
+def _data(args, loss=None):
+    """(X, y, classes) from a data set name or a CSV file.
+
+    classes: None, or (column, number of classes, class names or None) when y is a CSV
+    column of class labels (one target column, ``loss`` categorical cross-entropy).
+    """
     name = args.data
     if args.samples is not None and args.samples < 1:
         raise SystemExit(f"fastnn: --samples must be at least 1, got {args.samples}")
     if name == "quadratic":
-        return datasets.quadratic(args.samples or 100, seed=args.data_seed)
+        return (*datasets.quadratic(args.samples or 100, seed=args.data_seed), None)
     if name == "gender":
-        return datasets.gender()
+        return (*datasets.gender(), None)
     if name == "xor":
-        return datasets.xor()
-    if name in ("spiral", "vertical"):
-        return getattr(datasets, name)(args.samples or 100, args.classes, seed=args.data_seed)
-    if not os.path.isfile(name):
-        raise SystemExit(f"fastnn: --data must be quadratic, gender, xor, spiral, vertical or a CSV file; got {name!r}")
+        return (*datasets.xor(), None)
+    if name in CLASSIFICATION_SETS:  # y: int64 labels (n,), as the data set gives them
+        return (*getattr(datasets, name)(args.samples or 100, args.classes, seed=args.data_seed), None)
+    if not os.path.exists(name):
+        if os.path.splitext(name)[1] or "/" in name or os.sep in name or (os.altsep and os.altsep in name):
+            raise SystemExit(f"fastnn: --data {name!r}: no such file")
+        raise SystemExit(f"fastnn: --data must be {', '.join(DATA_SETS)} or a CSV file; got {name!r}")
+    if os.path.isdir(name):
+        raise SystemExit(f"fastnn: --data {name!r} is a folder; give a CSV file")
     # csv, not np.genfromtxt(names=True): that rewrites names ("sepal.length" -> "sepallength")
     try:
         with open(name, newline="", encoding="utf-8") as handle:
-            rows = [row for row in csv.reader(handle) if row]
+            reader = csv.reader(handle)
+            rows = [(reader.line_num, row) for row in reader if row]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise SystemExit(f"fastnn: cannot read --data {name!r} as a CSV text file: {exc}") from None
     if len(rows) < 2:
         raise SystemExit(f"fastnn: {name} needs a header row of column names and at least one row of numbers")
-    columns = [c.strip() for c in rows[0]]
-    try:
-        table = np.array([[float(v) for v in row] for row in rows[1:]])
-    except ValueError as exc:
-        raise SystemExit(f"fastnn: {name} must hold numbers below its header: {exc}") from None
-    if table.ndim != 2 or table.shape[1] != len(columns):
-        raise SystemExit(f"fastnn: every row of {name} must have {len(columns)} values, one per column")
+    columns = [c.strip() for c in rows[0][1]]
+    for line, row in rows[1:]:
+        if len(row) != len(columns):
+            raise SystemExit(f"fastnn: every row of {name} must have {len(columns)} values, one per column; "
+                             f"line {line} has {len(row)}")
     targets = _names(args.targets) or columns[-1:]
     inputs = _names(args.inputs) or [c for c in columns if c not in targets]
     for option, names in (("--inputs", inputs), ("--targets", targets)):
@@ -98,9 +164,35 @@ def _data(args):
             raise SystemExit(f"fastnn: column {column!r} is not in {name} (columns: {', '.join(columns)})")
         if columns.count(column) > 1:
             raise SystemExit(f"fastnn: {name} has more than one column named {column!r}")
-    X = table[:, [columns.index(c) for c in inputs]]
-    y = table[:, [columns.index(c) for c in targets]]
-    return X, y
+    label_column = len(targets) == 1 and loss == CCE
+
+    def numbers(column, role):
+        j = columns.index(column)
+        out = np.empty(len(rows) - 1)
+        for i, (line, row) in enumerate(rows[1:]):
+            try:
+                out[i] = float(row[j])
+            except ValueError:
+                hint = ""
+                if role == "target" and not label_column:
+                    hint = (f"; a column of class names can be the single --targets column of a softmax output "
+                            f"(--activation ...,softmax --loss {CCE})")
+                raise SystemExit(f"fastnn: {role} column {column!r} of {name} must hold numbers below its "
+                                 f"header; line {line} has {row[j].strip()!r}{hint}") from None
+        return out
+
+    X = np.column_stack([numbers(c, "input") for c in inputs]) if inputs else np.empty((len(rows) - 1, 0))
+    if label_column:
+        column = targets[0]
+        values = [row[columns.index(column)].strip() for _, row in rows[1:]]
+        if "" in values:
+            line = rows[1 + values.index("")][0]
+            raise SystemExit(f"fastnn: target column {column!r} of {name} has no class label on line {line}")
+        y, class_names = _labels(values, column, name)
+        n_classes = len(class_names) if class_names is not None else int(y.max()) + 1
+        return X, y, (column, n_classes, class_names)
+    y = np.column_stack([numbers(c, "target") for c in targets])
+    return X, y, None
 
 
 def sweep_command(args):
@@ -123,19 +215,34 @@ def sweep_command(args):
             raise SystemExit(f"fastnn sweep: {option} {path!r} is a folder; give a file name")
     if args.plot and os.path.splitext(args.plot)[1].lower() not in PLOT_FORMATS:
         raise SystemExit(f"fastnn sweep: --plot {args.plot!r} must end in one of {', '.join(PLOT_FORMATS)}")
-    X, y = _data(args)
-    sizes = parse(lambda text: [int(v) for v in text.split(",")], args.sizes, "--sizes")
-    activation = args.activation if "," not in args.activation else args.activation.split(",")
+    sizes_text, activation_text, loss = _setup(args)
+    sizes = parse(lambda text: [int(v) for v in text.split(",")], sizes_text, "--sizes")
+    activation = activation_text if "," not in activation_text else activation_text.split(",")
+    X, y, classes = _data(args, loss)
+    if loss == CCE and sizes and (classes or args.data in CLASSIFICATION_SETS):
+        column, n_classes, class_names = classes or (args.data, args.classes, None)
+        if n_classes != sizes[-1]:
+            listed = f" (classes: {', '.join(class_names)})" if class_names else ""
+            raise SystemExit(f"fastnn sweep: {column} has {n_classes} classes but --sizes ends in "
+                             f"{sizes[-1]} output{'s' if sizes[-1] != 1 else ''}{listed}; "
+                             f"give --sizes ...,{n_classes}")
+        if class_names:
+            print(f"classes of {column}: {', '.join(f'{k} = {c}' for k, c in enumerate(class_names))}")
     hidden = parse(_hidden, args.hidden, "--hidden") if args.hidden else None
     checkpoints = parse(_ints, args.checkpoints, "--checkpoints") if args.checkpoints else ()
     lr = parse(_floats, args.lr, "--lr")
     seeds = parse(_ints, args.seeds, "--seeds")
     batch_size = parse(_ints, args.batch_size, "--batch-size")
+    shuffle = args.shuffle
+    if shuffle is None:  # class-sorted data sets are shuffled unless --no-shuffle says otherwise
+        shuffle = args.data in CLASSIFICATION_SETS
+        if shuffle:
+            print(f"{args.data} lists its samples class by class: shuffled every epoch (--no-shuffle to keep the order)")
     try:
         result = sweep(
             sizes, X, y, lr=lr, seeds=seeds, hidden=hidden,
-            batch_size=batch_size, epochs=args.epochs, activation=activation, loss=args.loss,
-            init=args.init, shuffle=args.shuffle, checkpoints=checkpoints, allow_large=args.allow_large,
+            batch_size=batch_size, epochs=args.epochs, activation=activation, loss=loss,
+            init=args.init, shuffle=shuffle, checkpoints=checkpoints, allow_large=args.allow_large,
         )
     except (ValueError, TypeError) as exc:
         raise SystemExit(f"fastnn sweep: {exc}") from None
@@ -143,11 +250,14 @@ def sweep_command(args):
     print(f"{len(result.configs)} configurations x {args.epochs} epochs on {X.shape[0]} samples: "
           f"{result.seconds:.3f} s ({result.seconds / steps * 1e9:.2f} ns per configuration-step; "
           f"compiling or loading the kernels before: {result.compile_seconds:.2f} s), "
-          f"{int(result.diverged.sum())} diverged")
+          f"{int(result.diverged.sum())} diverged, {result.n_stuck} stuck")
+    if result.n_stuck:
+        print(f"stuck: {result.n_stuck} configurations never changed a parameter (a zero gradient on every "
+              "sample from the start, such as a dead ReLU output); they are marked in the table and the CSV")
     print(f"{'rank':>4} {'config':>6} {'lr':>10} {'seed':>5} {'hidden':>10} {'batch':>6} {'final loss':>14}")
     for rank, row in enumerate(result.best(args.top), 1):
         print(f"{rank:>4} {row['index']:>6} {row['lr']:>10.4g} {row['seed']:>5} {row['hidden']:>10} "
-              f"{row['batch_size']:>6} {row['loss']:>14.6g}")
+              f"{row['batch_size']:>6} {row['loss']:>14.6g}" + ("  stuck" if row["stuck"] else ""))
     if args.csv:
         result.to_csv(args.csv)
         print(f"wrote {args.csv}")
@@ -190,23 +300,32 @@ def build_parser():
     p.add_argument("--data-seed", type=int, default=0)
     p.set_defaults(func=demo)
     p = sub.add_parser("sweep", help="train a grid of lr x seeds x hidden x batch size; print the best")
-    p.add_argument("--sizes", default="2,2,1", help="layer widths, e.g. 2,16,1 (default 2,2,1)")
-    p.add_argument("--activation", default="relu", help="one name, or one per layer: relu,relu,linear")
-    p.add_argument("--loss", default="squared_error")
+    p.add_argument("--sizes", help="layer widths, e.g. 2,16,1 (default: from the data set: 2,16,C for "
+                                   "spiral and vertical, C = --classes; else 2,2,1)")
+    p.add_argument("--activation", help="one name, or one per layer: relu,relu,linear (default: from the data "
+                                        "set: relu on hidden layers and a softmax output for spiral and "
+                                        "vertical; else relu)")
+    p.add_argument("--loss", help="default: from the data set: categorical_cross_entropy for spiral and "
+                                  "vertical, else squared_error")
     p.add_argument("--init", default="he")
     p.add_argument("--data", default="quadratic",
-                   help="quadratic, gender, xor, spiral, vertical, or a CSV file with a header row")
+                   help="quadratic, gender, xor, spiral, vertical (classification sets: y is class labels), "
+                        "or a CSV file with a header row")
     p.add_argument("--inputs", help="CSV input columns (default: all but the targets)")
-    p.add_argument("--targets", help="CSV target columns (default: the last column)")
+    p.add_argument("--targets", help="CSV target columns (default: the last column); with --loss "
+                                     "categorical_cross_entropy one column of class labels: integers 0..C-1, "
+                                     "or names (numbered in sorted order)")
     p.add_argument("--samples", type=int, help="samples (per class) for generated data sets")
-    p.add_argument("--classes", type=int, default=3)
+    p.add_argument("--classes", type=int, default=3, help="classes of spiral and vertical (default 3)")
     p.add_argument("--data-seed", type=int, default=0)
     p.add_argument("--lr", default="1e-4:1e-1:16", help="list a,b,c or log range start:stop:count")
     p.add_argument("--seeds", default="0:4", help="list a,b,c or range start:stop")
     p.add_argument("--hidden", help="hidden widths: 8,16 or tuples 4x4 (default: from --sizes)")
     p.add_argument("--batch-size", default="1", help="list a,b,c or range start:stop")
     p.add_argument("--epochs", type=int, default=100)
-    p.add_argument("--shuffle", action="store_true")
+    p.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=None,
+                   help="visit the samples in a new order every epoch (default: on for spiral and vertical, "
+                        "whose samples come class by class; off otherwise)")
     p.add_argument("--checkpoints", help="epochs whose parameters are kept, e.g. 10,100")
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--csv", help="write every configuration and its loss curve here")

@@ -26,13 +26,13 @@ COMMON_API = dict(lr=[0.01, 0.1], seeds=[0, 1], batch_size=[1, 2], epochs=3, ini
 
 
 def table(out):
-    """The rows of the printed ranking, as lists of 7 tokens."""
+    """The rows of the printed ranking, as lists of 7 tokens (8 with a closing "stuck")."""
     lines = out.splitlines()
     start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["rank", "config"])
     rows = []
     for line in lines[start + 1:]:
         tokens = line.split()
-        if len(tokens) != 7 or not tokens[0].isdigit():
+        if not (len(tokens) == 7 or (len(tokens) == 8 and tokens[-1] == "stuck")) or not tokens[0].isdigit():
             break
         rows.append(tokens)
     return rows
@@ -40,7 +40,8 @@ def table(out):
 
 def expected_table(result, top):
     return [[str(rank), str(row["index"]), f"{row['lr']:.4g}", str(row["seed"]), str(row["hidden"]),
-             str(row["batch_size"]), f"{row['loss']:.6g}"] for rank, row in enumerate(result.best(top), 1)]
+             str(row["batch_size"]), f"{row['loss']:.6g}"] + (["stuck"] if row["stuck"] else [])
+            for rank, row in enumerate(result.best(top), 1)]
 
 
 def csv_losses(path):
@@ -102,9 +103,12 @@ def test_every_data_set(name, tmp_path, capsys):
     csv_path = tmp_path / "out.csv"
     assert cli.main(["sweep", "--data", name, *options, *COMMON, "--top", "3", "--csv", str(csv_path)]) == 0
     X, y = make()
-    result = fastnn.sweep(sizes, X, y, activation=activation, loss=loss, progress=False, **COMMON_API)
+    sorted_by_class = name in ("spiral", "vertical")  # shuffled by default
+    result = fastnn.sweep(sizes, X, y, activation=activation, loss=loss, progress=False, shuffle=sorted_by_class,
+                          **COMMON_API)
     out = capsys.readouterr().out
     assert f"8 configurations x 3 epochs on {len(X)} samples" in out
+    assert ("shuffled every epoch (--no-shuffle to keep the order)" in out) == sorted_by_class
     assert table(out) == expected_table(result, 3)
     assert_bits_equal(csv_losses(csv_path), result.losses, f"{name}: CSV loss curves")
 
@@ -141,6 +145,119 @@ def test_csv_file_with_named_columns(tmp_path, capsys, columns):
     result = fastnn.sweep([2, 2, 1], X, y, progress=False, **COMMON_API)
     assert table(capsys.readouterr().out) == expected_table(result, 8)
     assert_bits_equal(csv_losses(csv_path), result.losses, "CSV loss curves")
+
+
+# an iris-like table: 4 numeric columns and the class as a name, in no sorted order
+IRIS_SPECIES = ["virginica", "setosa", "versicolor"] * 5
+IRIS_TEXT = "a,b,c,d,species\n" + "".join(
+    f"{5 + (i % 4) * 0.3:.1f},{3 + (i % 3) * 0.2:.1f},{1 + i * 0.25:.2f},{(i % 5) * 0.4:.1f},{name}\n"
+    for i, name in enumerate(IRIS_SPECIES))
+# two numeric inputs and an integer class label column
+LABELS = [2, 0, 1, 1, 0, 2, 0, 1, 2, 2, 1, 0]
+LABELS_TEXT = "x1,x2,label\n" + "".join(f"{i * 0.1:.1f},{(i % 4) - 1.5},{c}\n" for i, c in enumerate(LABELS))
+CLASSIFIER = ["--activation", "relu,softmax", "--loss", "categorical_cross_entropy"]
+
+
+def test_csv_class_names_column(tmp_path, capsys):
+    """One target column of names with a softmax output: classes in sorted order, the
+    mapping printed; the numbers those of fastnn.sweep given the labels 0..2."""
+    data = write_csv(tmp_path / "iris.csv", IRIS_TEXT)
+    csv_path = tmp_path / "out.csv"
+    assert cli.main(["sweep", "--data", data, "--sizes", "4,16,3", *CLASSIFIER, "--targets", "species",
+                     "--lr", "0.01,0.1", "--seeds", "0", "--epochs", "3", "--csv", str(csv_path)]) == 0
+    out = capsys.readouterr().out
+    assert "classes of species: 0 = setosa, 1 = versicolor, 2 = virginica" in out
+    rows = np.loadtxt(IRIS_TEXT.splitlines()[1:], delimiter=",", usecols=range(4))
+    y = np.array([sorted(set(IRIS_SPECIES)).index(name) for name in IRIS_SPECIES])
+    result = fastnn.sweep([4, 16, 3], rows, y, activation=["relu", "softmax"], loss="categorical_cross_entropy",
+                          lr=[0.01, 0.1], seeds=[0], epochs=3, init="he", progress=False)
+    assert "2 configurations x 3 epochs on 15 samples" in out
+    assert table(out) == expected_table(result, 2)
+    assert_bits_equal(csv_losses(csv_path), result.losses, "CSV loss curves")
+
+
+def test_csv_integer_label_column(tmp_path, capsys):
+    """A numeric column of integer labels 0..C-1 with a softmax output: class labels."""
+    data = write_csv(tmp_path / "labels.csv", LABELS_TEXT)
+    csv_path = tmp_path / "out.csv"
+    assert cli.main(["sweep", "--data", data, "--sizes", "2,4,3", "--activation", "tanh,softmax",
+                     "--loss", "categorical_cross_entropy", *COMMON, "--csv", str(csv_path)]) == 0
+    out = capsys.readouterr().out
+    X = np.loadtxt(LABELS_TEXT.splitlines()[1:], delimiter=",", usecols=(0, 1))
+    result = fastnn.sweep([2, 4, 3], X, np.array(LABELS), activation=["tanh", "softmax"],
+                          loss="categorical_cross_entropy", progress=False, **COMMON_API)
+    assert "classes of" not in out  # labels already: nothing to map
+    assert table(out) == expected_table(result, 8)
+    assert_bits_equal(csv_losses(csv_path), result.losses, "CSV loss curves")
+
+
+@pytest.mark.parametrize("name, options, sizes, activation, line", [
+    ("spiral", [], [2, 16, 3], ["relu", "softmax"],
+     "spiral is a classification set (3 classes): --sizes 2,16,3 --activation relu,softmax "
+     "--loss categorical_cross_entropy"),
+    ("vertical", ["--classes", "4", "--sizes", "2,8,8,4"], [2, 8, 8, 4], ["relu", "relu", "softmax"],
+     "vertical is a classification set (4 classes): --activation relu,relu,softmax --loss categorical_cross_entropy"),
+])
+def test_classification_sets_default_to_softmax(name, options, sizes, activation, line, capsys):
+    """spiral and vertical without --sizes/--activation/--loss: a softmax output of one
+    unit per class, categorical cross-entropy on the class labels; the choice printed."""
+    assert cli.main(["sweep", "--data", name, "--samples", "10", *options, "--epochs", "2", "--lr", "0.01",
+                     "--seeds", "0"]) == 0
+    captured = capsys.readouterr()
+    assert line in captured.out
+    assert captured.err == ""
+    X, y = getattr(datasets, name)(10, sizes[-1], seed=0)
+    result = fastnn.sweep(sizes, X, y, activation=activation, loss="categorical_cross_entropy", lr=[0.01],
+                          seeds=[0], epochs=2, init="he", shuffle=True, progress=False)
+    assert table(captured.out) == expected_table(result, 1)
+
+
+def test_class_labels_fitted_as_numbers_get_a_note(capsys):
+    """An explicit regression set-up on spiral runs (as asked) with a note on stderr."""
+    assert cli.main(["sweep", "--data", "spiral", "--samples", "10", "--loss", "squared_error", "--activation",
+                     "relu", "--sizes", "2,2,1", "--epochs", "2", "--lr", "0.01", "--seeds", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "is a classification set" not in captured.out
+    assert "spiral's targets are class labels (0..2), fitted as numbers by --loss squared_error" in captured.err
+    assert "--sizes 2,16,3 --activation relu,softmax --loss categorical_cross_entropy" in captured.err
+    X, y = datasets.spiral(10, 3, seed=0)
+    result = fastnn.sweep([2, 2, 1], X, y, lr=[0.01], seeds=[0], epochs=2, init="he", shuffle=True, progress=False)
+    assert table(captured.out) == expected_table(result, 1)
+
+
+def test_no_shuffle_keeps_the_order_and_warns(capsys):
+    """--no-shuffle on a class-sorted set trains in order (as fit with shuffle=False) and
+    warns that the epoch loss misleads; a stuck configuration is counted and marked."""
+    with pytest.warns(fastnn.TrainingWarning, match="sorted by class"):
+        assert cli.main(["sweep", "--data", "spiral", "--samples", "10", "--no-shuffle", "--epochs", "2",
+                         "--lr", "0.01", "--seeds", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "shuffled every epoch" not in out
+    X, y = datasets.spiral(10, 3, seed=0)
+    result = fastnn.sweep([2, 16, 3], X, y, activation=["relu", "softmax"], loss="categorical_cross_entropy",
+                          lr=[0.01], seeds=[0], epochs=2, init="he", progress=False)
+    assert table(out) == expected_table(result, 1)
+
+
+def test_stuck_configurations_are_counted_and_marked(capsys):
+    """The quadratic set's 2-2-1 ReLU grid has init seeds whose output ReLU starts dead."""
+    assert cli.main(["sweep", "--samples", "20", "--lr", "0.001", "--seeds", "0:16", "--epochs", "2",
+                     "--top", "16"]) == 0
+    out = capsys.readouterr().out
+    X, y = datasets.quadratic(20, seed=0)
+    result = fastnn.sweep([2, 2, 1], X, y, lr=[0.001], seeds=range(16), epochs=2, init="he", progress=False)
+    assert 0 < result.n_stuck < 16
+    assert f"diverged, {result.n_stuck} stuck" in out and f"stuck: {result.n_stuck} configurations never changed" in out
+    assert sum(line.endswith("  stuck") for line in out.splitlines()) == result.n_stuck
+
+
+def test_regression_defaults_unchanged(capsys):
+    """quadratic (and the binary sets) keep 2,2,1 / relu / squared_error, with no note."""
+    assert cli.main(["sweep", "--samples", "20", *COMMON]) == 0
+    captured = capsys.readouterr()
+    X, y = datasets.quadratic(20, seed=0)
+    assert table(captured.out) == expected_table(fastnn.sweep([2, 2, 1], X, y, progress=False, **COMMON_API), 8)
+    assert "classification" not in captured.out + captured.err
 
 
 def test_large_grid_needs_allow_large(monkeypatch, capsys):
@@ -188,6 +305,37 @@ BAD = [
     ("column-repeated", ["--data", "{csv}", "--inputs", "a,a"], "--inputs names column(s) a more than once"),
     ("column-input-and-target", ["--data", "{csv}", "--inputs", "a,b", "--targets", "b"], "both"),
     ("csv-not-numbers", ["--data", "{bad}"], "must hold numbers"),
+    ("csv-not-numbers-names-column", ["--data", "{bad}"], "column 'b' of"),
+    ("csv-not-numbers-names-value", ["--data", "{bad}"], "'five'"),
+    # a column of class names: only as the single target of a softmax output
+    ("csv-names-as-input", ["--data", "{iris}", "--inputs", "a,species", "--targets", "d"],
+     "input column 'species' of"),
+    ("csv-names-as-input-value", ["--data", "{iris}", "--inputs", "a,species", "--targets", "d"],
+     "line 2 has 'virginica'"),
+    ("csv-names-without-softmax", ["--data", "{iris}", "--sizes", "4,2,1"], "--loss categorical_cross_entropy"),
+    ("csv-names-two-targets", ["--data", "{iris}", "--targets", "d,species", "--sizes", "3,2,4",
+                               "--activation", "relu,softmax", "--loss", "categorical_cross_entropy"], "'virginica'"),
+    ("csv-classes-vs-sizes", ["--data", "{iris}", "--sizes", "4,3,2", "--activation", "relu,softmax",
+                              "--loss", "categorical_cross_entropy"], "species has 3 classes but --sizes ends in 2 outputs"),
+    ("csv-int-labels-vs-sizes", ["--data", "{labels}", "--sizes", "2,4,2", "--activation", "tanh,softmax",
+                                 "--loss", "categorical_cross_entropy"], "label has 3 classes but --sizes ends in 2"),
+    ("csv-labels-not-integers", ["--data", "{table}", "--sizes", "3,4,3", "--activation", "tanh,softmax",
+                                 "--loss", "categorical_cross_entropy"], "column 'target' of"),
+    ("csv-labels-not-integers-value", ["--data", "{table}", "--sizes", "3,4,3", "--activation", "tanh,softmax",
+                                       "--loss", "categorical_cross_entropy"], "must hold class labels"),
+    ("spiral-classes-vs-sizes", ["--data", "spiral", "--sizes", "2,4,2", "--activation", "tanh,softmax",
+                                 "--loss", "categorical_cross_entropy"], "spiral has 3 classes but --sizes ends in 2"),
+    ("spiral-default-output-vs-classes", ["--data", "spiral", "--classes", "2", "--sizes", "2,4,3"],
+     "spiral has 2 classes but --sizes ends in 3"),
+    ("spiral-classes-zero", ["--data", "spiral", "--classes", "0"], "--classes must be at least 1"),
+    ("spiral-softmax-loss-relu-output", ["--data", "spiral", "--loss", "categorical_cross_entropy",
+                                         "--activation", "relu"], "needs a softmax output"),
+    ("csv-label-missing", ["--data", "{nolabel}", "--sizes", "2,4,3", "--activation", "tanh,softmax",
+                           "--loss", "categorical_cross_entropy"], "'label' of"),
+    # a file name that does not exist: said so; a bare unknown name: the known data sets listed
+    ("data-missing-file", ["--data", "missing.csv"], "--data 'missing.csv': no such file"),
+    ("data-missing-path", ["--data", "{tmp}/no/data"], "no/data': no such file"),
+    ("data-unknown-lists-sets", ["--data", "no-such-set"], "quadratic, gender, xor, spiral, vertical"),
 ]
 
 
@@ -195,7 +343,11 @@ BAD = [
 def test_bad_options_fail_clearly_before_any_work(tmp_path, monkeypatch, extra, text):
     monkeypatch.setattr(sweep_module, "_kernel", _no_kernel)
     files = dict(tmp=str(tmp_path), csv=write_csv(tmp_path / "abc.csv", CSV_BAD),
-                 bad=write_csv(tmp_path / "bad.csv", "a,b,c\n1,2,3\n4,five,6\n"))
+                 bad=write_csv(tmp_path / "bad.csv", "a,b,c\n1,2,3\n4,five,6\n"),
+                 iris=write_csv(tmp_path / "iris.csv", IRIS_TEXT),
+                 labels=write_csv(tmp_path / "labels.csv", LABELS_TEXT),
+                 table=write_csv(tmp_path / "table.csv", CSV_TEXT),
+                 nolabel=write_csv(tmp_path / "nolabel.csv", "x1,x2,label\n1,2,a\n3,4, \n"))
     extra = [arg.format(**files) for arg in extra]
     with pytest.raises(SystemExit) as exc:
         cli.main(["sweep", "--samples", "20", "--epochs", "3", *extra])
