@@ -33,15 +33,15 @@ GENDER_NAMES = ("Alice", "Bob", "Charlie", "Diana")
 
 def gender():
     """Seed 003's four people: X (4, 2) shifted weight and height, y (4, 1) 1 = female."""
-    X = np.array([[-2.0, -1.0], [25.0, 6.0], [17.0, 4.0], [-15.0, -6.0]])
-    y = np.array([[1.0], [0.0], [0.0], [1.0]])
+    X = np.array([[-2.0, -1.0], [25.0, 6.0], [17.0, 4.0], [-15.0, -6.0]], dtype=np.float64)
+    y = np.array([[1.0], [0.0], [0.0], [1.0]], dtype=np.float64)
     return X, y
 
 
 def xor():
     """The four XOR points: X (4, 2), y (4, 1)."""
-    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-    y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=np.float64)
+    y = np.array([[0.0], [1.0], [1.0], [0.0]], dtype=np.float64)
     return X, y
 
 
@@ -50,12 +50,12 @@ def spiral(samples=100, classes=3, seed=None):
     samples = check.integer(samples, "samples", 1)
     classes = check.integer(classes, "classes", 1)
     rng = np.random.default_rng(check.seed(seed))
-    X = np.empty((samples * classes, 2))
+    X = np.empty((samples * classes, 2), dtype=np.float64)
     y = np.empty(samples * classes, dtype=np.int64)
     for c in range(classes):
         rows = slice(samples * c, samples * (c + 1))
-        radius = np.linspace(0.0, 1.0, samples)
-        theta = np.linspace(c * 4.0, (c + 1) * 4.0, samples) + rng.standard_normal(samples) * 0.2
+        radius = np.linspace(0.0, 1.0, samples, dtype=np.float64)
+        theta = np.linspace(c * 4.0, (c + 1) * 4.0, samples, dtype=np.float64) + rng.standard_normal(samples) * 0.2
         X[rows] = np.column_stack((radius * np.sin(theta * 2.5), radius * np.cos(theta * 2.5)))
         y[rows] = c
     return X, y
@@ -66,7 +66,7 @@ def vertical(samples=100, classes=3, seed=None):
     samples = check.integer(samples, "samples", 1)
     classes = check.integer(classes, "classes", 1)
     rng = np.random.default_rng(check.seed(seed))
-    X = np.empty((samples * classes, 2))
+    X = np.empty((samples * classes, 2), dtype=np.float64)
     y = np.empty(samples * classes, dtype=np.int64)
     for c in range(classes):
         rows = slice(samples * c, samples * (c + 1))

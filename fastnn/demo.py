@@ -21,7 +21,7 @@ from .sweep import sweep
 
 def run(n_lr=64, n_seeds=16, epochs=SEED000_EPOCHS, out_dir="out", check=3, data_seed=0, init="he"):
     X, y = datasets.quadratic(100, seed=data_seed)
-    lrs = np.geomspace(1e-4, 1e-2, n_lr)
+    lrs = np.geomspace(1e-4, 1e-2, n_lr, dtype=np.float64)
     seeds = list(range(n_seeds))
     K = n_lr * n_seeds
     print(f"fastnn demo: seed 000's 2-2-1 ReLU network (squared error, per-sample SGD) on "

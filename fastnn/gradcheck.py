@@ -16,7 +16,7 @@ def numerical_gradient(net, X, y, eps=EPS, backend="numba"):
     """
     params = net.params
     saved = params.copy()
-    grad = np.empty_like(saved)
+    grad = np.empty_like(saved, dtype=np.float64)
     try:
         for p in range(saved.shape[0]):
             params[p] = saved[p] + eps
@@ -32,7 +32,7 @@ def numerical_gradient(net, X, y, eps=EPS, backend="numba"):
 
 def relative_error(analytic, numeric, floor=FLOOR):
     """Elementwise |a - n| / max(|a|, |n|, floor)."""
-    analytic, numeric = np.asarray(analytic, float), np.asarray(numeric, float)
+    analytic, numeric = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
     scale = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), floor)
     return np.abs(analytic - numeric) / scale
 

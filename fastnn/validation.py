@@ -97,7 +97,7 @@ def targets(y, spec: Spec, n_samples):
         _check_length(labels, n_samples)
         if not np.all((labels == np.round(labels)) & (labels >= 0) & (labels < n_out)):
             raise ValueError(f"y class labels must be integers in 0..{n_out - 1}")
-        onehot = np.zeros((n_samples, n_out))
+        onehot = np.zeros((n_samples, n_out), dtype=np.float64)
         onehot[np.arange(n_samples), labels.astype(np.int64)] = 1.0
         return onehot
     if arr.ndim == 1 and n_out == 1:
@@ -174,7 +174,7 @@ def history(epochs):
     """The (epochs,) float64 loss history buffer, or ValueError naming epochs if it cannot
     be allocated."""
     try:
-        return np.empty(epochs)
+        return np.empty(epochs, dtype=np.float64)
     except (MemoryError, ValueError):
         raise ValueError(
             f"epochs={epochs} is too many: the loss history alone needs {8 * epochs} bytes"

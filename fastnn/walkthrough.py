@@ -380,7 +380,8 @@ def seed003_document_dL_dw1(w, x1, x2, y):
 
 def seed004_document_gradient(weights, bias, inputs, target):
     """Seed 004's backward pass (analytic, whatever its text says): dloss/dweights, dloss/dbias."""
-    linear_output = float(np.dot(weights, inputs)) + bias
+    # @, not np.dot (which nnfs.init() replaces by a float32 one); the same bits as np.dot
+    linear_output = float(np.asarray(weights, dtype=np.float64) @ np.asarray(inputs, dtype=np.float64)) + bias
     output = max(0.0, linear_output)
     dloss_doutput = 2 * (output - target)
     doutput_dlinear = 1.0 if linear_output > 0 else 0.0
@@ -853,7 +854,8 @@ def _seed004():
         Quantity("final bias", "0.6009044964039992", None, lambda b: run(b)[1]["b0"]),
     ]
     w = SEED004_WEIGHTS
-    dw, db = seed004_document_gradient(np.array([w["w0"], w["w1"], w["w2"]]), w["b0"], list(SEED004_X[0]), 0.0)
+    dw, db = seed004_document_gradient(np.array([w["w0"], w["w1"], w["w2"]], dtype=np.float64), w["b0"],
+                                       list(SEED004_X[0]), 0.0)
     document = dict(w0=dw[0], w1=dw[1], w2=dw[2], b0=db)
     first = _derivation_check(names, seed004_network, X, Y, document, {})
     groups = [
@@ -1019,7 +1021,7 @@ def plot(ids, directory):
         ax.grid(alpha=0.3)
         paths.append(_save(fig, directory, "seed000_loss.png"))
     if "002" in ids:
-        x = np.linspace(-5, 5, 400)
+        x = np.linspace(-5, 5, 400, dtype=np.float64)
         curves = activation_curves(x)
         fig = _figure(12, 8)
         colors = dict(sigmoid="green", tanh="blue", relu="orange", gaussian="red")

@@ -48,7 +48,7 @@ def as_arrays(X, y, n_outputs, loss):
     X = np.ascontiguousarray(X, dtype=np.float64)
     y = np.asarray(y)
     if y.ndim == 1 and loss == "categorical_cross_entropy":
-        Y = np.zeros((len(y), n_outputs))
+        Y = np.zeros((len(y), n_outputs), dtype=np.float64)
         Y[np.arange(len(y)), y.astype(np.int64)] = 1.0
     else:
         Y = np.ascontiguousarray(np.reshape(y, (len(y), n_outputs)), dtype=np.float64)

@@ -86,7 +86,7 @@ def prepare(case, epochs):
         with torch.no_grad():
             for p, p0 in zip(params, initial):
                 p.copy_(p0)
-        history = np.empty(epochs)
+        history = np.empty(epochs, dtype=np.float64)
         for e in range(epochs):
             total = 0.0
             for Xb, Yb in batches:

@@ -134,7 +134,9 @@ def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, div
             for c in range(lanes):
                 p[q, c] = P[q, k0 + c]
         start = np.empty((n_params, lanes))
-        g = np.zeros((n_params, lanes))
+        # np.full, not np.zeros: nnfs.init() replaces np.zeros, and numba could not type the
+        # replacement in a kernel compiled after it (kernels use no numpy function nnfs patches)
+        g = np.full((n_params, lanes), 0.0)
         z = np.empty((units, lanes))
         a = np.empty((units, lanes))
         d = np.empty((units, lanes))

@@ -158,7 +158,8 @@ class _Wide:
                 out(f"    params[{pb} + j] = s[{b} + j]" if to_params else f"    s[{b} + j] = params[{pb} + j]")
 
     def prologue(self, fused):
-        self.out(f"s = np.zeros({self.at.size})")
+        # np.full, not np.zeros: nnfs.init() replaces np.zeros, which numba cannot type then
+        self.out(f"s = np.full({self.at.size}, 0.0)")
         self.out("lrv = splat4(lr)")
         self._copy(False)
 
