@@ -1,9 +1,10 @@
 """fastnn: fast, reference-checked training of small dense networks."""
-from . import datasets, reference
+from . import datasets, optim, reference
 from .errors import DivergenceError, TrainingWarning
 from .gradcheck import gradcheck, numerical_gradient
 from .io import load
 from .network import Network
+from .optim import SGD, AdaGrad, Adam, RMSprop
 from .spec import ACTIVATIONS, INITS, LOSSES
 from .sweep import SweepResult, sweep
 
@@ -11,6 +12,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "SGD",
+    "AdaGrad",
+    "Adam",
+    "RMSprop",
+    "optim",
     "INITS",
     "LOSSES",
     "DivergenceError",

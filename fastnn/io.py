@@ -81,6 +81,7 @@ def save_sweep(result, path):
                 "activations": list(g.spec.activations),
                 "loss": g.spec.loss,
                 "bias": g.spec.bias,
+                **({} if g.options is None else {"options": _options_header(g.options)}),
             }
             for g in result.groups
         ],
@@ -98,6 +99,28 @@ def save_sweep(result, path):
         arrays[f"params_{i}"] = g.params
         arrays[f"checkpoints_{i}"] = g.checkpoint_params
     _write(path, arrays)
+
+
+def _options_header(options):
+    """A group's TrainOptions as JSON: the optimizer's name and settings, the penalties, dropout."""
+    from dataclasses import asdict
+
+    p = options.penalties
+    return {"optimizer": options.optimizer.name, "settings": asdict(options.optimizer), "l1": list(p.l1),
+            "l2": list(p.l2), "l1_bias": list(p.l1_bias), "l2_bias": list(p.l2_bias),
+            "dropout": list(options.dropout)}
+
+
+def _options(spec, header):
+    """The TrainOptions a group's header names (validated as fit validates them)."""
+    from .optim import OPTIMIZERS
+    from .options import TrainOptions
+
+    if header is None:
+        return None
+    optimizer = OPTIMIZERS[header["optimizer"]](**header["settings"])
+    return TrainOptions.build(spec, optimizer, header["l1"], header["l2"], header["l1_bias"], header["l2_bias"],
+                              header["dropout"] if spec.n_layers > 1 else 0.0)
 
 
 def load(path):
@@ -201,7 +224,8 @@ def _sweep(header, arrays):
                 f"checkpoints {kept.shape}"
             )
         seen.append(indices)
-        groups.append(Group(tuple(int(w) for w in g["hidden"]), int(g["batch_size"]), spec, indices, params, kept))
+        groups.append(Group(tuple(int(w) for w in g["hidden"]), int(g["batch_size"]), spec, indices, params, kept,
+                            _options(spec, g.get("options"))))
     everyone = np.sort(np.concatenate(seen)) if seen else np.empty(0, dtype=np.int64)
     if not np.array_equal(everyone, np.arange(K)) or not np.isin(configs["group"], np.arange(len(groups))).all():
         raise ValueError("the groups do not cover the configurations one to one")

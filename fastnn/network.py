@@ -7,6 +7,7 @@ from . import advice, reference
 from . import validation as check
 from .errors import DivergenceError
 from .kernels import generic_kernel, specialized
+from .options import RunState, TrainOptions
 from .spec import INITS, Spec
 
 # "numba": the fastest kernel for the network (specialised when available, else generic);
@@ -54,6 +55,7 @@ class Network:
             self._params = check.params(init, self.spec, "init")
         self._layout = self.spec.layout()
         self._dims = np.array(self.spec.sizes, dtype=np.int64)
+        self._run = None  # the RunState the last fit left (warm_start)
 
     # ------------------------------------------------------------ parameters
 
@@ -128,9 +130,9 @@ class Network:
         check.finite_params(self._params)
         X = check.inputs(X, self.spec)
         if check.choice(backend, "backend", BACKENDS) == "reference":
-            out = np.array(reference.predict(self.spec, self._params.tolist(), X.tolist()))
+            out = np.array(reference.predict(self.spec, self._params.tolist(), X.tolist()), dtype=np.float64)
         else:
-            out = np.empty((X.shape[0], self.spec.n_outputs))
+            out = np.empty((X.shape[0], self.spec.n_outputs), dtype=np.float64)
             generic_kernel("predict")(self._params, self._layout, X, out)
         return check.finite_result(out, "predict", "X or the params")
 
@@ -147,9 +149,9 @@ class Network:
         """Gradient of the mean loss: float64 array (n_params,), laid out like params."""
         X, Y = self._data(X, y)
         if check.choice(backend, "backend", BACKENDS) == "reference":
-            grad = np.array(reference.gradient(self.spec, self._params.tolist(), X.tolist(), Y.tolist()))
+            grad = np.array(reference.gradient(self.spec, self._params.tolist(), X.tolist(), Y.tolist()), dtype=np.float64)
         else:
-            grad = np.empty(self.spec.n_params)
+            grad = np.empty(self.spec.n_params, dtype=np.float64)
             generic_kernel("mean_gradient")(self._params, self._layout, X, Y, grad)
         return check.finite_result(grad, "gradient", "X, y or the params")
 
@@ -171,14 +173,34 @@ class Network:
         seed=None,
         backend="numba",
         on_divergence="raise",
+        optimizer="sgd",
+        l1=0.0,
+        l2=0.0,
+        l1_bias=0.0,
+        l2_bias=0.0,
+        dropout=0.0,
+        warm_start=False,
     ):
-        """Train in place with SGD; returns the loss history, float64 array (epochs,).
+        """Train in place; returns the loss history, float64 array (epochs,).
 
-        ``history[e]`` is the mean of the per-sample losses computed during epoch e, each
-        before its own update. ``batch_size``: 1 (per sample), k (mini-batches, the last
-        one may be smaller) or ``None``/``len(X)`` (full batch); each step subtracts
-        ``lr`` times the mean gradient of its batch. ``shuffle``: visit the samples in a
-        new order each epoch, drawn from ``seed`` (default: the network's seed).
+        ``history[e]`` is the mean of the per-sample data losses computed during epoch e,
+        each before its own update (without the L1/L2 penalty: see
+        ``regularization_loss``). ``batch_size``: 1 (per sample), k (mini-batches, the
+        last one may be smaller) or ``None``/``len(X)`` (full batch); each step takes the
+        mean gradient of its batch. ``shuffle``: visit the samples in a new order each
+        epoch, drawn from ``seed`` (default: the network's seed).
+
+        ``optimizer``: ``"sgd"`` (each step subtracts ``lr`` times the gradient),
+        ``"adagrad"``, ``"rmsprop"``, ``"adam"`` or an object such as
+        ``fastnn.Adam(beta1=0.8)`` or ``fastnn.SGD(momentum=0.9, decay=1e-3)``; the
+        formulas are in ``fastnn.optim``. ``l1``, ``l2`` (weights), ``l1_bias``, ``l2_bias``:
+        one factor for every layer or a list with one per layer; as nnfs, each step's
+        gradient gains ``l1 * sign(w)`` (+1 at 0) and ``2 * l2 * w``. ``dropout``: one rate
+        for every hidden layer or one per hidden layer, in [0, 1): inverted dropout on the
+        hidden outputs while training (never in predict, loss or gradient), masks drawn
+        from the fit's seed. ``warm_start=True`` continues the optimizer state (moments,
+        caches, step counter, shuffling and dropout streams) of this network's previous
+        fit: two fits of n epochs equal one of 2n, bit for bit (``seed`` is then not used).
 
         If the loss or a parameter becomes NaN/inf, training stops at that epoch and the
         network keeps the parameters it had at the start of it. With
@@ -199,19 +221,23 @@ class Network:
         seed = check.seed(seed)
         backend = check.choice(backend, "backend", BACKENDS)
         on_divergence = check.choice(on_divergence, "on_divergence", ON_DIVERGENCE)
-        shuffle_seed = self._shuffle_seed(seed)
+        options = TrainOptions.build(self.spec, optimizer, l1, l2, l1_bias, l2_bias, dropout)
+        run = self._run_state(check.flag(warm_start, "warm_start"), options, seed)
         history = check.history(epochs)
         advice.warn_if_sorted_in_order(Y, shuffle, batch_size, stacklevel=2)
         start = self._params.copy()  # to tell a run that changed no parameter
         if backend == "reference":
+            state = run.to_reference(reference)
             params, done, diverged = reference.train(
-                self.spec, self._params.tolist(), X.tolist(), Y.tolist(), lr, epochs, batch_size, shuffle, shuffle_seed
+                self.spec, self._params.tolist(), X.tolist(), Y.tolist(), lr, epochs, batch_size, shuffle,
+                run.shuffle_state, options, state,
             )
+            run.take_reference(state)
             self._params[:] = params
             history[: len(done)] = done
             history[len(done) :] = np.nan
-        else:
-            seed64 = np.uint64(shuffle_seed)
+        elif options.is_plain:  # the fused SGD kernels, which keep no optimizer state
+            seed64 = np.uint64(run.shuffle_state)
             kernel = specialized.train_kernel(self.spec, batch_size > 1) if backend == "numba" else None
             if kernel is not None:
                 diverged = kernel(self._params, X, Y, lr, epochs, batch_size, shuffle, seed64, history, self._dims)
@@ -221,6 +247,15 @@ class Network:
                 diverged = generic_kernel("train_batched")(
                     self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, seed64, history
                 )
+            run.advance(n, batch_size, shuffle, epochs if diverged < 0 else diverged)
+        else:
+            clock, rng = run.kernel_arrays()
+            diverged = generic_kernel("train_general")(
+                self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, history, options.hyper(),
+                options.penalty_rows(), options.dropout_rates(self.spec), run.first, run.second, clock, rng,
+            )
+            run.take_kernel_arrays(clock, rng)
+        self._run = run
         if diverged >= 0:
             if on_divergence == "raise":
                 raise DivergenceError(diverged, history[:diverged].copy())
@@ -228,6 +263,27 @@ class Network:
         if np.array_equal(start, self._params):
             advice.warn_stuck(self.spec, epochs, lr, stacklevel=2)
         return history
+
+    def _run_state(self, warm_start, options, seed):
+        """The RunState a fit starts from: a copy of the previous fit's (warm start, same
+        optimizer), or a fresh one seeded as the shuffling is."""
+        previous = self._run
+        if warm_start and previous is not None:
+            if previous.optimizer != options.optimizer:
+                raise ValueError(
+                    f"warm_start: the previous fit used {previous.optimizer!r}, this one {options.optimizer!r}; "
+                    "continue with the same optimizer, or pass warm_start=False to start afresh"
+                )
+            return previous.copy()
+        return RunState(options.optimizer, self.spec.n_params, self._shuffle_seed(seed))
+
+    def regularization_loss(self, l1=0.0, l2=0.0, l1_bias=0.0, l2_bias=0.0):
+        """The L1/L2 penalty of the current params (float): per layer ``l1 * sum |w| +
+        l2 * sum w**2``, plus the biases' own terms; what ``fit``'s gradient terms derive
+        from (the history ``fit`` returns is the data loss alone)."""
+        check.finite_params(self._params)
+        options = TrainOptions.build(self.spec, "sgd", l1, l2, l1_bias, l2_bias)
+        return reference.penalty(self.spec, self._params.tolist(), options.penalties)
 
     def _shuffle_seed(self, seed):
         if seed is not None:

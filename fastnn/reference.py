@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from .spec import CLIP, Spec
+from .spec import CLIP, DROPOUT_SALT, Spec
 
 _MASK64 = (1 << 64) - 1
 
@@ -94,13 +94,26 @@ def _clip(p):
 # ---------------------------------------------------------------- forward
 
 
-def forward(spec: Spec, params, x):
+def forward(spec: Spec, params, x, keep=None):
     """Net inputs and outputs of every layer for one sample.
 
     Returns ``(zs, outs)``: ``zs[l]`` the net inputs of layer l, ``outs[l]`` its outputs;
     ``outs[-1]`` is the network's prediction. The sample itself is the input of layer 0.
+
+    ``keep``: inverted dropout during training, None or one entry per hidden layer: None
+    (no dropout there) or a multiplier per unit (0, or 1 / (1 - rate)) by which the
+    layer's outputs are multiplied before the next layer sees them, as nnfs's
+    ``Layer_Dropout`` does. ``outs`` then holds the dropped outputs; ``forward_dropout``
+    also returns the activations before dropout.
     """
-    zs, outs = [], []
+    zs, _, outs = forward_dropout(spec, params, x, keep)
+    return zs, outs
+
+
+def forward_dropout(spec: Spec, params, x, keep):
+    """``(zs, acts, outs)``: as ``forward``, with ``acts[l]`` layer l's activations before
+    dropout (what f'(z) is computed from) and ``outs[l]`` after it."""
+    zs, acts, outs = [], [], []
     inputs = [float(v) for v in x]
     for l in range(spec.n_layers):
         n_in, n_out = spec.sizes[l], spec.sizes[l + 1]
@@ -119,9 +132,12 @@ def forward(spec: Spec, params, x):
         else:
             out_layer = [activate(name, z) for z in z_layer]
         zs.append(z_layer)
+        acts.append(out_layer)
+        if keep is not None and l < spec.n_layers - 1 and keep[l] is not None:
+            out_layer = [out_layer[j] * keep[l][j] for j in range(n_out)]
         outs.append(out_layer)
         inputs = out_layer
-    return zs, outs
+    return zs, acts, outs
 
 
 def predict(spec: Spec, params, X):
@@ -198,9 +214,10 @@ def output_delta(spec: Spec, z_out, yhat, y):
     return [times_derivative(name, grads[k], z_out[k], yhat[k]) for k in range(n_out)]
 
 
-def sample_gradient(spec: Spec, params, x, y):
-    """Loss and gradient (flat list, same layout as params) for one sample."""
-    zs, outs = forward(spec, params, x)
+def sample_gradient(spec: Spec, params, x, y, keep=None):
+    """Loss and gradient (flat list, same layout as params) for one sample; ``keep``:
+    dropout multipliers as in ``forward``."""
+    zs, acts, outs = forward_dropout(spec, params, x, keep)
     loss = sample_loss(spec, outs[-1], y)
     grad = [0.0] * spec.n_params
     delta = output_delta(spec, zs[-1], outs[-1], y)
@@ -217,14 +234,18 @@ def sample_gradient(spec: Spec, params, x, y):
                 grad[b0 + j] = delta[j]
         if l == 0:
             break
-        # dL/dz_i of the layer below = f'(z_i) * sum_j dL/dz_j * W[i][j]
+        # dL/dz_i of the layer below = f'(z_i) * sum_j dL/dz_j * W[i][j]; with dropout the
+        # sum first passes the unit's multiplier (dL/d act = dL/d out * keep)
         below = []
         name = spec.activations[l - 1]
+        dropped = keep[l - 1] if keep is not None else None
         for i in range(n_in):
             total = 0.0
             for j in range(n_out):
                 total += params[w0 + i * n_out + j] * delta[j]
-            below.append(times_derivative(name, total, zs[l - 1][i], outs[l - 1][i]))
+            if dropped is not None:
+                total = total * dropped[i]
+            below.append(times_derivative(name, total, zs[l - 1][i], acts[l - 1][i]))
         delta = below
     return loss, grad
 
@@ -269,42 +290,182 @@ def shuffled(n, state):
     return order, state
 
 
-def train(spec: Spec, params, X, Y, lr, epochs, batch_size=1, shuffle=False, seed=0):
-    """SGD: per sample (batch_size=1), mini-batch, or full batch (batch_size=len(X)).
+# ---------------------------------------------------------------- regularisation
 
-    Each step moves every parameter by ``-lr * (mean gradient of its batch)``; the last
-    batch of an epoch may be smaller. With ``shuffle`` each epoch visits the samples in a
-    fresh Fisher-Yates order from SplitMix64 seeded with ``seed``.
+
+def penalize(spec: Spec, params, grad, penalties):
+    """Add the L1/L2 terms to a batch's mean gradient ``grad`` in place, as nnfs does:
+    ``g += l1 * sign(w)`` (sign +1 at w = 0), then ``g += 2 * l2 * w``, per layer, weights
+    and biases with their own factors. ``penalties``: ``fastnn.options.Penalties``."""
+    for l in range(spec.n_layers):
+        w0, b0 = spec.weight_offset(l), spec.bias_offset(l)
+        n_w = spec.sizes[l] * spec.sizes[l + 1]
+        blocks = [(w0, n_w, penalties.l1[l], penalties.l2[l])]
+        if spec.bias:
+            blocks.append((b0, spec.sizes[l + 1], penalties.l1_bias[l], penalties.l2_bias[l]))
+        for start, count, l1, l2 in blocks:
+            for p in range(start, start + count):
+                if l1 != 0.0:
+                    grad[p] += l1 * (1.0 if params[p] >= 0.0 else -1.0)
+                if l2 != 0.0:
+                    grad[p] += 2.0 * l2 * params[p]
+
+
+def penalty(spec: Spec, params, penalties):
+    """The regularisation loss: per layer l1 * sum |w| + l2 * sum w * w (and the biases'
+    own terms), summed over the layers; what the gradient terms of ``penalize`` derive from."""
+    total = 0.0
+    for l in range(spec.n_layers):
+        w0, b0 = spec.weight_offset(l), spec.bias_offset(l)
+        blocks = [(w0, spec.sizes[l] * spec.sizes[l + 1], penalties.l1[l], penalties.l2[l])]
+        if spec.bias:
+            blocks.append((b0, spec.sizes[l + 1], penalties.l1_bias[l], penalties.l2_bias[l]))
+        for start, count, l1, l2 in blocks:
+            absolute, squares = 0.0, 0.0
+            for p in range(start, start + count):
+                absolute += abs(params[p])
+                squares += params[p] * params[p]
+            total += l1 * absolute + l2 * squares
+    return total
+
+
+# ---------------------------------------------------------------- dropout
+
+
+def dropout_keep(spec: Spec, rates, base, sample_number):
+    """The dropout multipliers of one sample (see ``forward``): per hidden layer None
+    (rate 0) or, per unit, 1 / (1 - rate) if kept and 0 if dropped.
+
+    Unit j of hidden layer l in the ``sample_number``-th sample of training is kept when
+    u >= rate, u = (SplitMix64 output number k from state ``base``) / 2**64 to 53 bits,
+    k = sample_number * (hidden units) + (hidden units before layer l) + j. The draws are
+    numbered, so any order of computing them gives the same masks.
+    """
+    hidden = spec.sizes[1:-1]
+    per_sample = sum(hidden)
+    keep, unit = [], 0
+    for l, width in enumerate(hidden):
+        rate = rates[l]
+        if rate == 0.0:
+            keep.append(None)
+        else:
+            row = []
+            for j in range(width):
+                k = sample_number * per_sample + unit + j
+                _, r = splitmix64((base + k * 0x9E3779B97F4A7C15) & _MASK64)
+                u = (r >> 11) * 2.0**-53
+                row.append((1.0 if u >= rate else 0.0) / (1.0 - rate))
+            keep.append(row)
+        unit += width
+    return keep
+
+
+# ---------------------------------------------------------------- optimizers
+
+
+class OptimizerState:
+    """What a run leaves for the next one (``warm_start``): the step counter ``t``, the
+    per-parameter ``first`` (momentum u, Adam's m) and ``second`` (cache c, Adam's v)
+    states, the shuffling state and the number of samples seen (for dropout's draws)."""
+
+    def __init__(self, n_params, shuffle_state, dropout_base):
+        self.t = 0
+        self.first = [0.0] * n_params
+        self.second = [0.0] * n_params
+        self.shuffle_state = shuffle_state & _MASK64
+        self.dropout_base = dropout_base & _MASK64
+        self.samples = 0
+
+    def copy(self):
+        other = OptimizerState(0, self.shuffle_state, self.dropout_base)
+        other.t, other.first, other.second, other.samples = self.t, self.first[:], self.second[:], self.samples
+        return other
+
+
+def update(opt, params, grad, state, lr):
+    """One optimizer step on every parameter (the nnfs book's rules, fastnn.optim's
+    docstring); ``grad`` is the step's gradient. Advances ``state.t``."""
+    lr_t = lr * (1.0 / (1.0 + opt.decay * state.t))
+    if opt.name == "adam":  # bias corrections, the same for every parameter
+        fix1 = 1.0 - opt.beta1 ** (state.t + 1.0)
+        fix2 = 1.0 - opt.beta2 ** (state.t + 1.0)
+    for p in range(len(params)):
+        g = grad[p]
+        if opt.name == "sgd":
+            if opt.momentum == 0.0:
+                params[p] += -lr_t * g
+            else:
+                u = opt.momentum * state.first[p] - lr_t * g
+                state.first[p] = u
+                params[p] += opt.momentum * u - lr_t * g if opt.nesterov else u
+        elif opt.name == "adagrad":
+            state.second[p] += g * g
+            params[p] += -lr_t * g / (math.sqrt(state.second[p]) + opt.epsilon)
+        elif opt.name == "rmsprop":
+            state.second[p] = opt.rho * state.second[p] + (1.0 - opt.rho) * (g * g)
+            params[p] += -lr_t * g / (math.sqrt(state.second[p]) + opt.epsilon)
+        else:  # adam
+            state.first[p] = opt.beta1 * state.first[p] + (1.0 - opt.beta1) * g
+            state.second[p] = opt.beta2 * state.second[p] + (1.0 - opt.beta2) * (g * g)
+            m_hat = state.first[p] / fix1
+            v_hat = state.second[p] / fix2
+            params[p] += -lr_t * m_hat / (math.sqrt(v_hat) + opt.epsilon)
+    state.t += 1
+
+
+# ---------------------------------------------------------------- training
+
+
+def train(spec: Spec, params, X, Y, lr, epochs, batch_size=1, shuffle=False, seed=0, options=None, state=None):
+    """Training: per sample (batch_size=1), mini-batch, or full batch (batch_size=len(X)).
+
+    Each step takes the mean gradient of its batch (the last batch of an epoch may be
+    smaller), adds the L1/L2 terms and lets the optimizer move the parameters
+    (``options``: ``fastnn.options.TrainOptions``; None is plain SGD,
+    ``p += -lr * g``). With ``shuffle`` each epoch visits the samples in a fresh
+    Fisher-Yates order from SplitMix64 seeded with ``seed``; dropout draws its masks from
+    a second stream (``dropout_keep``). ``state``: an ``OptimizerState`` to continue
+    (warm start), else a fresh one; it is updated in place.
 
     Returns ``(params, history, diverged_epoch)``: ``history[e]`` is the mean of the
-    per-sample losses of epoch e, each computed before its own update. If an epoch ends
-    with a non-finite loss or parameter, training stops: ``params`` are those at the start
-    of that epoch (the last finite ones), ``history`` stops before it, and
-    ``diverged_epoch`` is its index (-1 when training finished).
+    per-sample data losses of epoch e (without the L1/L2 penalty), each computed before
+    its own update. If an epoch ends with a non-finite loss or parameter, training stops:
+    ``params`` (and ``state``) are those at the start of that epoch (the last finite
+    ones), ``history`` stops before it, and ``diverged_epoch`` is its index (-1 when
+    training finished).
     """
+    from .options import TrainOptions  # the settings' container only; no kernel code
+
+    options = options or TrainOptions.plain(spec)
     params = [float(p) for p in params]
     n = len(X)
     history = []
-    state = seed & _MASK64
+    if state is None:
+        state = OptimizerState(spec.n_params, seed, seed ^ DROPOUT_SALT)
+    dropout = any(rate != 0.0 for rate in options.dropout)
     for epoch in range(epochs):
         if shuffle:
-            order, state = shuffled(n, state)
+            order, state.shuffle_state = shuffled(n, state.shuffle_state)
         else:
             order = list(range(n))
-        start_params = params[:]
+        start_params, start_state = params[:], state.copy()
         epoch_loss = 0.0
         for start in range(0, n, batch_size):
             batch = order[start : start + batch_size]
             grad_sum = [0.0] * spec.n_params
             for i in batch:
-                sample_l, grad = sample_gradient(spec, params, X[i], Y[i])
+                keep = dropout_keep(spec, options.dropout, state.dropout_base, state.samples) if dropout else None
+                state.samples += 1
+                sample_l, grad = sample_gradient(spec, params, X[i], Y[i], keep)
                 epoch_loss += sample_l
                 for p in range(spec.n_params):
                     grad_sum[p] += grad[p]
-            for p in range(spec.n_params):
-                params[p] -= lr * (grad_sum[p] / len(batch))
+            grad = [grad_sum[p] / len(batch) for p in range(spec.n_params)]
+            penalize(spec, params, grad, options.penalties)
+            update(options.optimizer, params, grad, state, lr)
         mean_loss = epoch_loss / n
         if not math.isfinite(mean_loss) or not all(math.isfinite(p) for p in params):
+            state.__dict__.update(start_state.__dict__)
             return start_params, history, epoch
         history.append(mean_loss)
     return params, history, -1

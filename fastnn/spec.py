@@ -40,6 +40,10 @@ SQUARED_ERROR, HALF_SQUARED_ERROR, MSE, BINARY_CROSS_ENTROPY, CATEGORICAL_CROSS_
 # Probabilities are clipped to [CLIP, 1 - CLIP] inside the cross-entropy logs, as nnfs does.
 CLIP = 1e-7
 
+# Dropout draws its masks from a SplitMix64 stream that starts at seed ^ DROPOUT_SALT,
+# apart from the shuffling stream (which starts at seed).
+DROPOUT_SALT = 0xD1B54A32D192ED03
+
 # Layout array handed to the kernels (int64): a header, then one row per layer.
 HEADER = 4  # n_layers, loss code, n_params, total units (sum of sizes)
 ROW = 6  # n_in, n_out, w_offset, b_offset (-1 without bias), activation code, unit offset
@@ -182,7 +186,7 @@ class Spec:
             raise TypeError(f"init must be a name or an array, got {type(init).__name__}")
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; valid names: {', '.join(INITS)} or a flat array")
-        params = np.zeros(self.n_params)
+        params = np.zeros(self.n_params, dtype=np.float64)
         if init == "zeros":
             return params
         rng = np.random.default_rng(seed)

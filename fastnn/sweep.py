@@ -14,6 +14,7 @@ import csv
 import functools
 import itertools
 import math
+import numbers
 import queue
 import sys
 import time
@@ -23,13 +24,16 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from . import advice
+from . import advice, optim
 from . import validation as check
 from .kernels import sweep_generic, sweepgen
 from .kernels import cache as kernel_cache
 from .kernels.compiler import compiled
+from .kernels import generic_kernel
 from .network import Network
+from .options import TrainOptions
 from .spec import INITS, Spec
+from .sweep_options import GeneralBlocks
 
 # Grids beyond either limit need allow_large=True.
 MAX_CONFIGS = 100_000
@@ -73,6 +77,7 @@ class Group:
     indices: np.ndarray
     params: np.ndarray = field(repr=False)
     checkpoint_params: np.ndarray = field(repr=False)
+    options: TrainOptions = None  # None: plain SGD (files from before options)
 
 
 @dataclass
@@ -82,7 +87,8 @@ class SweepResult:
     ``configs``: structured array (K,), fields ``lr``, ``seed``, ``hidden`` (widths as a
     label such as ``"32-32"``), ``hidden_0``, ``hidden_1``, ... (int64: the width of hidden
     layer l, 0 where a configuration has fewer hidden layers; these compare as numbers:
-    ``configs["hidden_0"] == 16``), ``batch_size``, ``group``; ``losses`` (K, epochs):
+    ``configs["hidden_0"] == 16``), ``batch_size``, ``optimizer`` (its repr, such as
+    ``"Adam(beta1=0.8)"``), ``l1``, ``l2``, ``dropout``, ``group``; ``losses`` (K, epochs):
     loss curves (``losses[k, e]`` as ``fit``'s history); ``diverged_epoch`` (K,): -1, or
     the 0-based epoch in which configuration k's loss or parameters became non-finite (it
     stopped there, keeping its last finite parameters; later losses are NaN); ``stuck``
@@ -147,12 +153,14 @@ class SweepResult:
     def best(self, n=10, epoch=None):
         """The n configurations with the lowest loss at ``epoch`` (default: the last),
         as a structured array with fields index, lr, seed, hidden, hidden_0, ...,
-        batch_size, loss, stuck. Diverged configurations come last."""
+        batch_size, optimizer, l1, l2, dropout, loss, stuck. Diverged configurations
+        come last."""
         n = check.integer(n, "n", 1)
         loss = self.final_losses(epoch)
         key = np.where(np.isfinite(loss), loss, np.inf)
         order = np.argsort(key, kind="stable")[:n]
-        settings = ["lr", "seed", "hidden", *self._hidden_fields(), "batch_size"]
+        settings = ["lr", "seed", "hidden", *self._hidden_fields(), "batch_size",
+                    *(name for name in ("optimizer", "l1", "l2", "dropout") if name in self.configs.dtype.names)]
         rows = np.empty(len(order), dtype=[("index", "i8")] + [(name, self.configs.dtype[name]) for name in settings]
                         + [("loss", "f8"), ("stuck", "?")])
         for name in settings:
@@ -167,14 +175,18 @@ class SweepResult:
         when unknown), final loss and (with ``curves``) the loss of every epoch."""
         epochs = self.losses.shape[1]
         widths = self._hidden_fields()
+        extra = [name for name in ("optimizer", "l1", "l2", "dropout") if name in self.configs.dtype.names]
         with open(path, "w", newline="") as handle:
             writer = csv.writer(handle)
-            head = ["index", "lr", "seed", "hidden", *widths, "batch_size", "diverged_epoch", "stuck", "final_loss"]
+            head = ["index", "lr", "seed", "hidden", *widths, "batch_size", *extra, "diverged_epoch", "stuck",
+                    "final_loss"]
             writer.writerow(head + ([f"loss_{e + 1}" for e in range(epochs)] if curves else []))
             for k, row in enumerate(self.configs):
                 stuck = "" if self.stuck is None else int(self.stuck[k])
                 values = [k, repr(float(row["lr"])), int(row["seed"]), row["hidden"], *(int(row[w]) for w in widths),
-                          int(row["batch_size"]), int(self.diverged_epoch[k]), stuck, repr(float(self.losses[k, -1]))]
+                          int(row["batch_size"]),
+                          *(row[name] if name == "optimizer" else repr(float(row[name])) for name in extra),
+                          int(self.diverged_epoch[k]), stuck, repr(float(self.losses[k, -1]))]
                 if curves:
                     values += [repr(float(v)) for v in self.losses[k]]
                 writer.writerow(values)
@@ -200,7 +212,7 @@ class SweepResult:
         stuck_levels = np.unique(self.losses[stuck, -1]) if stuck.any() else ()
         for i, level in enumerate(stuck_levels[:: max(1, len(stuck_levels) // 200)]):
             label = f"{int(stuck.sum())} stuck (parameters never changed)" if i == 0 else None
-            ax.plot(epochs, np.full(len(epochs), level), color="tab:red", linewidth=1.2, linestyle="--",
+            ax.plot(epochs, np.full(len(epochs), level, dtype=np.float64), color="tab:red", linewidth=1.2, linestyle="--",
                     alpha=0.8, label=label)
         for rank, row in enumerate(self.best(highlight)):
             k = row["index"]
@@ -243,6 +255,16 @@ def _values(value, name, convert):
     return items
 
 
+def _rate(value, name, below_one=False):
+    """A penalty factor (finite, >= 0) or a dropout rate (in [0, 1))."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must hold real numbers, got {type(value).__name__}")
+    out = float(value)
+    if not (math.isfinite(out) and out >= 0.0 and (out < 1.0 or not below_one)):
+        raise ValueError(f"{name} must be finite and {'in [0, 1)' if below_one else '>= 0'}, got {value!r}")
+    return out
+
+
 def _hidden(value, depth):
     """One hidden entry: a width for each of ``depth`` hidden layers, or a tuple of widths."""
     if isinstance(value, (tuple, list)):
@@ -271,8 +293,13 @@ def sweep(
     allow_large=False,
     chunk=CHUNK,
     threads=None,
+    optimizer="sgd",
+    l1=0.0,
+    l2=0.0,
+    dropout=0.0,
 ):
-    """Train every combination of ``lr`` x ``seeds`` x ``hidden`` x ``batch_size``.
+    """Train every combination of ``lr`` x ``seeds`` x ``hidden`` x ``batch_size`` x
+    ``optimizer`` x ``l1`` x ``l2`` x ``dropout``.
 
     ``sizes_or_net``: layer widths like ``[2, 2, 1]``, or a Network whose sizes,
     activations, loss and bias are used (and whose parameters are the common start when
@@ -280,6 +307,12 @@ def sweep(
     for every hidden layer or a tuple of widths (default: those of ``sizes_or_net``).
     ``batch_size``: entries 1 (per sample), k, or None (the full batch, as in fit).
     ``checkpoints``: epochs (1..epochs) after which parameters are kept too.
+    ``optimizer``: a name or optimizer object, or a list of them (``[fastnn.Adam(beta1=b)
+    for b in (0.8, 0.9)]`` sweeps beta1); ``l1``, ``l2`` (on every layer's weights, as
+    ``fit``'s scalar l1/l2) and ``dropout`` (every hidden layer): a number or a list of
+    numbers; each is a grid axis. Configurations with an optimizer other than plain SGD,
+    a penalty or dropout are trained one at a time by the kernel ``fit`` uses for them
+    (``fastnn.sweep_options``): exact, but not yet vectorised across configurations.
     ``chunk``: configurations per block; ``threads``: blocks trained at once (default
     NUMBA_NUM_THREADS, i.e. all cores unless that variable says otherwise). Neither changes
     any result. Returns a SweepResult; see the module docstring for what each
@@ -325,6 +358,10 @@ def sweep(
             "configuration from given parameters, pass a Network built from them as sizes_or_net"
         )
     check.choice(init, "init", INITS)
+    optimizers = _values(optimizer, "optimizer", optim.resolve)
+    l1_list = _values(l1, "l1", lambda v: _rate(v, "l1"))
+    l2_list = _values(l2, "l2", lambda v: _rate(v, "l2"))
+    dropout_list = _values(dropout, "dropout", lambda v: _rate(v, "dropout", below_one=True))
 
     specs = {}
     for widths in hidden_list:
@@ -332,6 +369,13 @@ def sweep(
         if not isinstance(activation, str) and len(activation) != len(widths) + 1:
             raise ValueError(f"activation lists one name per layer; hidden {widths} needs {len(widths) + 1}")
         specs[widths] = Spec.build((base.sizes[0], *widths, base.sizes[-1]), activations, loss, bias)
+    # options[(widths, o, i1, i2, d)]: validated per network (dropout needs a hidden layer)
+    options = {
+        (widths, o, i1, i2, d): TrainOptions.build(specs[widths], opt, l1v, l2v, 0.0, 0.0, rate)
+        for widths in hidden_list
+        for (o, opt), (i1, l1v), (i2, l2v), (d, rate) in itertools.product(
+            enumerate(optimizers), enumerate(l1_list), enumerate(l2_list), enumerate(dropout_list))
+    }
     first = specs[hidden_list[0]]
     Xc = check.inputs(X, first)
     Yc = check.targets(y, first, Xc.shape[0])
@@ -345,14 +389,18 @@ def sweep(
             raise ValueError(f"batch_size must be between 1 and the number of samples ({n}), got {bs}")
     advice.warn_if_sorted_in_order(Yc, shuffle, min(batch_list), stacklevel=2)
 
-    # The grid is itertools.product(lrs, seed_list, hidden_list, batch_list) in that order:
-    # configuration k = (lrs[i], seed_list[j], hidden_list[h], batch_list[b]) for the indices
-    # (i, j, h, b) of k in an array of that shape (built as arrays: ~3 ms less per call at
-    # 1,024 configurations than tuples).
-    shape = (len(lrs), len(seed_list), len(hidden_list), len(batch_list))
+    # The grid is itertools.product(lrs, seed_list, hidden_list, batch_list, optimizers,
+    # l1_list, l2_list, dropout_list) in that order: configuration k = (lrs[i], seed_list[j],
+    # hidden_list[h], ...) for the indices (i, j, h, ...) of k in an array of that shape
+    # (built as arrays: ~3 ms less per call at 1,024 configurations than tuples).
+    shape = (len(lrs), len(seed_list), len(hidden_list), len(batch_list), len(optimizers), len(l1_list),
+             len(l2_list), len(dropout_list))
     K = math.prod(shape)
-    per_hidden = sum(8 * (specs[h].n_params * (1 + len(ckpts)) + epochs) for h in hidden_list)
-    n_bytes = per_hidden * shape[0] * shape[1] * shape[3]
+    # per configuration: params, checkpoints, optimizer states (two more copies unless
+    # plain SGD), its loss curve
+    n_bytes = len(lrs) * len(seed_list) * len(batch_list) * sum(
+        8 * (specs[key[0]].n_params * (1 + len(ckpts) + (0 if opts.is_plain else 2)) + epochs)
+        for key, opts in options.items())
     if not allow_large and (K > MAX_CONFIGS or n_bytes > MAX_BYTES):
         raise ValueError(
             f"the grid has {K} configurations needing {n_bytes / 2**30:.2f} GiB; the limits are "
@@ -362,11 +410,16 @@ def sweep(
     hidden_width = max(len("-".join(map(str, h))) for h in hidden_list)
     depth_max = max(len(h) for h in hidden_list)
     width_fields = [f"hidden_{l}" for l in range(depth_max)]
+    opt_names = [repr(o) for o in optimizers]
     configs = np.empty(K, dtype=[("lr", "f8"), ("seed", "u8"), ("hidden", f"U{max(hidden_width, 1)}")]
-                       + [(name, "i8") for name in width_fields] + [("batch_size", "i8"), ("group", "i8")])
-    # groups: the (hidden, batch size) pairs in the order the grid first meets them
-    group_keys = list(itertools.product(hidden_list, batch_list))
-    i_lr, i_seed, i_hidden, i_batch = np.indices(shape).reshape(4, K)
+                       + [(name, "i8") for name in width_fields]
+                       + [("batch_size", "i8"), ("optimizer", f"U{max(map(len, opt_names))}"), ("l1", "f8"),
+                          ("l2", "f8"), ("dropout", "f8"), ("group", "i8")])
+    # groups: the (hidden, batch size, optimizer, l1, l2, dropout) combinations in the
+    # order the grid first meets them
+    group_keys = list(itertools.product(hidden_list, batch_list, range(len(optimizers)), range(len(l1_list)),
+                                        range(len(l2_list)), range(len(dropout_list))))
+    i_lr, i_seed, i_hidden, i_batch, i_opt, i_l1, i_l2, i_drop = np.indices(shape).reshape(len(shape), K)
     configs["lr"] = np.asarray(lrs, dtype=np.float64)[i_lr]
     configs["seed"] = np.asarray(seed_list, dtype=np.uint64)[i_seed]
     configs["hidden"] = np.asarray(["-".join(map(str, h)) for h in hidden_list])[i_hidden]
@@ -376,17 +429,25 @@ def sweep(
     for l, name in enumerate(width_fields):
         configs[name] = widths_table[i_hidden, l]
     configs["batch_size"] = np.asarray(batch_list, dtype=np.int64)[i_batch]
-    configs["group"] = i_hidden * len(batch_list) + i_batch
+    configs["optimizer"] = np.asarray(opt_names)[i_opt]
+    configs["l1"] = np.asarray(l1_list, dtype=np.float64)[i_l1]
+    configs["l2"] = np.asarray(l2_list, dtype=np.float64)[i_l2]
+    configs["dropout"] = np.asarray(dropout_list, dtype=np.float64)[i_drop]
+    configs["group"] = np.ravel_multi_index((i_hidden, i_batch, i_opt, i_l1, i_l2, i_drop), shape[2:])
 
     try:
-        losses = np.full((K, epochs), np.nan)
+        losses = np.full((K, epochs), np.nan, dtype=np.float64)
     except (MemoryError, ValueError):
         raise ValueError(f"epochs={epochs}: the loss curves of {K} configurations do not fit in memory") from None
     diverged = np.full(K, -1, dtype=np.int64)
     stuck = np.zeros(K, dtype=bool)
     groups = []
     started = time.perf_counter()
-    kernels = {(widths, bs): _kernel(specs[widths], bs, shuffle) for widths, bs in group_keys}
+    plain = {key: options[(key[0], *key[2:])].is_plain for key in group_keys}
+    kernels = {(widths, bs): _kernel(specs[widths], bs, shuffle)
+               for (widths, bs, *_), is_plain in plain.items() if is_plain}
+    if not all(plain.values()):
+        generic_kernel("train_general")  # compiled (or loaded) here, not inside the timed training
     compile_seconds = time.perf_counter() - started
     started = time.perf_counter()
     bar = _Progress(K * epochs, enabled=progress)
@@ -396,9 +457,12 @@ def sweep(
     # interleaved 2-thread sweeps).
     pool = ThreadPoolExecutor(max_workers=threads - 1) if threads > 1 else None
     try:
-        for g, (widths, bs) in enumerate(group_keys):
+        for g, (widths, bs, *choice) in enumerate(group_keys):
             spec = specs[widths]
             idx = np.flatnonzero(configs["group"] == g)
+            if len(idx) == 0:
+                continue
+            group_options = options[(widths, *choice)]
             if start_params is not None:
                 P = np.repeat(start_params[:, None], len(idx), axis=1)
             else:  # one initialisation per distinct seed, then a column per configuration
@@ -411,11 +475,14 @@ def sweep(
             if len(idx) == K:  # one group: the kernels write the result's arrays directly
                 g_losses, g_div = losses, diverged
             else:
-                g_losses = np.full((len(idx), epochs), np.nan)
+                g_losses = np.full((len(idx), epochs), np.nan, dtype=np.float64)
                 g_div = np.full(len(idx), -1, dtype=np.int64)
             ckpt_epochs = np.array([c - 1 for c in ckpts], dtype=np.int64)
-            ckpt = np.zeros((len(ckpts), spec.n_params, len(idx)))
-            kernel = kernels[(widths, bs)]
+            ckpt = np.zeros((len(ckpts), spec.n_params, len(idx)), dtype=np.float64)
+            if group_options.is_plain:
+                kernel = kernels[(widths, bs)]
+            else:
+                kernel = GeneralBlocks(spec, group_options, configs["seed"][idx])
             layout = spec.layout()
             e = 0
             per_epoch = None
@@ -450,7 +517,7 @@ def sweep(
                 diverged[idx] = g_div
             stuck[idx] = (P == P_start).all(axis=0) & (g_div < 0)
             groups.append(Group(widths, bs, spec, idx, np.ascontiguousarray(P.T),
-                                np.ascontiguousarray(ckpt.transpose(0, 2, 1))))
+                                np.ascontiguousarray(ckpt.transpose(0, 2, 1)), group_options))
     finally:
         if pool is not None:
             pool.shutdown()

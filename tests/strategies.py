@@ -222,3 +222,19 @@ def min_relu_margin(case):
     zs, _ = np_forward(case)
     margins = [np.abs(z).min() for z, name in zip(zs, case.activations) if name == "relu"]
     return min(margins, default=np.inf)
+
+
+def assert_bits_equal(actual, expected, what):
+    """The same float64 values to the last bit (NaN where NaN), or an AssertionError
+    naming ``what`` and the first difference."""
+    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    a_bits = np.ascontiguousarray(actual).view(np.uint64).ravel()
+    e_bits = np.ascontiguousarray(expected).view(np.uint64).ravel()
+    differ = np.flatnonzero(a_bits != e_bits)
+    if differ.size:
+        i = differ[0]
+        raise AssertionError(
+            f"{what}: {differ.size} of {actual.size} values differ in their bits; first at flat index {i}: "
+            f"{actual.ravel()[i]!r} != {expected.ravel()[i]!r}"
+        )

@@ -361,7 +361,9 @@ def test_configs_fields_values_and_order():
     lrs, seeds, hidden, batches = [0.003, 0.001], [5, 2], [40, (2, 2)], [4, 1]
     r = fastnn.sweep([2, 2, 1], QX, QY, lr=lrs, seeds=seeds, hidden=hidden, batch_size=batches, epochs=2,
                      checkpoints=[1], progress=False)
-    assert r.configs.dtype.names == ("lr", "seed", "hidden", "hidden_0", "hidden_1", "batch_size", "group")
+    assert r.configs.dtype.names == ("lr", "seed", "hidden", "hidden_0", "hidden_1", "batch_size", "optimizer",
+                                     "l1", "l2", "dropout", "group")
+    assert set(r.configs["optimizer"]) == {"SGD()"} and not np.any(r.configs[["l1", "l2", "dropout"]].tolist())
     expected = list(itertools.product(lrs, seeds, ["40", "2-2"], batches))
     assert [(float(c["lr"]), int(c["seed"]), str(c["hidden"]), int(c["batch_size"])) for c in r.configs] == expected
     # per-layer widths compare as numbers (0: no such layer)
@@ -514,20 +516,22 @@ def test_to_csv_round_trip(thread_reference, tmp_path):
     path = tmp_path / "sweep.csv"
     r.to_csv(path)
     head, *rows = read_csv(path)
-    assert head == ["index", "lr", "seed", "hidden", "hidden_0", "batch_size", "diverged_epoch", "stuck",
-                    "final_loss"] + [f"loss_{e}" for e in range(1, E + 1)]
+    assert head == ["index", "lr", "seed", "hidden", "hidden_0", "batch_size", "optimizer", "l1", "l2", "dropout",
+                    "diverged_epoch", "stuck", "final_loss"] + [f"loss_{e}" for e in range(1, E + 1)]
     assert len(rows) == K
     for k, row in enumerate(rows):
         config = r.configs[k]
         assert int(row[0]) == k
         assert float(row[1]) == config["lr"] and int(row[2]) == config["seed"]
         assert row[3] == config["hidden"] and int(row[4]) == config["hidden_0"] and int(row[5]) == config["batch_size"]
-        assert int(row[6]) == r.diverged_epoch[k] and int(row[7]) == r.stuck[k]
-        assert_bits_equal([float(v) for v in row[8:]], np.r_[r.losses[k, -1], r.losses[k]], f"csv row {k}")
-    assert any(row[8] == "nan" for row in rows) and any(row[6] != "-1" for row in rows)
+        assert row[6] == config["optimizer"] and [float(v) for v in row[7:10]] == [config["l1"], config["l2"],
+                                                                                   config["dropout"]]
+        assert int(row[10]) == r.diverged_epoch[k] and int(row[11]) == r.stuck[k]
+        assert_bits_equal([float(v) for v in row[12:]], np.r_[r.losses[k, -1], r.losses[k]], f"csv row {k}")
+    assert any(row[12] == "nan" for row in rows) and any(row[10] != "-1" for row in rows)
     r.to_csv(tmp_path / "short.csv", curves=False)
     head, *rows = read_csv(tmp_path / "short.csv")
-    assert head[-1] == "final_loss" and len(rows) == K and all(len(row) == 9 for row in rows)
+    assert head[-1] == "final_loss" and len(rows) == K and all(len(row) == 13 for row in rows)
 
 
 def test_plot_writes_a_png(diverging, tmp_path):

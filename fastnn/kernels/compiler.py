@@ -32,9 +32,9 @@ def slp_vectorizer(enabled=True):
             numba_config.SLP_VECTORIZE = saved
 
 
-_SOURCES = ("spec.py", "kernels/blocks.py", "kernels/codegen.py", "kernels/compiler.py", "kernels/generic.py",
-            "kernels/rng.py", "kernels/simd.py", "kernels/sweep_generic.py", "kernels/sweepgen.py",
-            "kernels/widegen.py")
+_SOURCES = ("spec.py", "optim.py", "kernels/blocks.py", "kernels/codegen.py", "kernels/compiler.py",
+            "kernels/generic.py", "kernels/optim.py", "kernels/rng.py", "kernels/simd.py", "kernels/sweep_generic.py",
+            "kernels/sweepgen.py", "kernels/widegen.py")
 _STAMP = "fastnn-kernel-sources.digest"
 _checked = threading.Event()
 

@@ -40,6 +40,7 @@ from ..spec import (
     W_OFF,
 )
 from .blocks import accumulate, dot, step
+from .optim import apply, bias_corrections, keep_multiplier, penalized, step_rate
 from .rng import shuffle_order
 
 _KW = dict(cache=True, nogil=True, error_model="numpy")
@@ -406,9 +407,28 @@ def _batch_forward(params, wt, layout, l, zu, au, bs, m):
 
 
 @njit(**_KW)
-def _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m):
+def _batch_dropout(layout, l, au, pu, mk, bs, m, rate, base, first_draw, per_sample):
+    """Inverted dropout on hidden layer l's outputs: pu keeps them, mk gets each unit's
+    multiplier (kernels.optim.keep_multiplier; draw number first_draw + b * per_sample +
+    the unit's hidden index for sample b of the batch), au the dropped values."""
+    r = HEADER + ROW * l
+    n_out, u = layout[r + N_OUT], layout[r + UNIT_OFF]
+    hidden = u - layout[HEADER + N_IN]  # units of the hidden layers below this one
+    for j in range(n_out):
+        row = (u + j) * bs
+        for b in range(m):
+            keep = keep_multiplier(base, first_draw + b * per_sample + hidden + j, rate)
+            pu[row + b] = au[row + b]
+            mk[row + b] = keep
+            au[row + b] = au[row + b] * keep
+
+
+@njit(**_KW)
+def _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m, rates, pu, mk):
     """Layer l's gradient sums over the batch (samples in order) and the error signal of
-    the layer below; du holds layer l's dL/dz."""
+    the layer below; du holds layer l's dL/dz. A layer below with a dropout rate in
+    ``rates`` passes its error through its multipliers mk and takes f' from the outputs
+    before dropout, pu (see _batch_dropout)."""
     units = layout[3]
     r = HEADER + ROW * l
     n_in, n_out, w, bo = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
@@ -416,10 +436,17 @@ def _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m):
     src = u - n_in
     if l > 0:
         below = layout[HEADER + ROW * (l - 1) + ACT]
+        dropped = rates[l - 1] != 0.0
         for i in range(n_in):
             # d[i, b] = f'(z[i, b]) (W[i, 0] d[0, b] + W[i, 1] d[1, b] + ...)
             dot(du, u * bs, bs, params, w + i * n_out, n_out, du, (src + i) * bs, m)
-            scale_by_derivative(below, zu, au, du, (src + i) * bs, m)
+            if dropped:
+                row = (src + i) * bs
+                for b in range(m):
+                    du[row + b] = du[row + b] * mk[row + b]
+                scale_by_derivative(below, zu, pu, du, row, m)
+            else:
+                scale_by_derivative(below, zu, au, du, (src + i) * bs, m)
     # gradient sums over the batch's samples, in order, along the wider side
     if n_out >= n_in:
         for j in range(n_out):
@@ -488,6 +515,7 @@ def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, h
     state = np.uint64(seed)
     r_out = HEADER + ROW * (n_layers - 1)
     u_out, n_last, code_last = layout[r_out + UNIT_OFF], layout[r_out + N_OUT], layout[r_out + ACT]
+    no_dropout = np.full(n_layers, 0.0)  # not np.zeros, which nnfs.init() replaces (see sweep_generic)
     for e in range(epochs):
         state = shuffle_order(order, shuffle, state)
         for q in range(params.shape[0]):
@@ -511,11 +539,106 @@ def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, h
                 for j in range(n_last):
                     du[(u_out + j) * bs + b] = dc[u_out + j]
             for l in range(n_layers - 1, -1, -1):
-                _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m)
+                _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m, no_dropout, au, au)
             _batch_update(params, layout, grad, lr, m)
             transpose(params, layout, wt, 0)
         if diverged(params, start_params, epoch_loss / n, e, history):
             return e
+    return -1
+
+
+@njit(**_KW)
+def _general_update(params, layout, grad, m, lr_t, hyper, penalties, first, second, fix1, fix2):
+    """One optimizer step: each parameter's gradient is its batch sum / m (read where
+    _batch_backward left it), plus the layer's L1/L2 terms, then kernels.optim.apply."""
+    for l in range(layout[0]):
+        r = HEADER + ROW * l
+        n_in, n_out, w, bo = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
+        l1, l2, l1b, l2b = penalties[l, 0], penalties[l, 1], penalties[l, 2], penalties[l, 3]
+        wide_in = n_out < n_in  # the sums of this layer lie transposed
+        for i in range(n_in):
+            for j in range(n_out):
+                q = w + i * n_out + j
+                g = grad[w + j * n_in + i] if wide_in else grad[q]
+                g = penalized(g / m, params[q], l1, l2)
+                params[q], first[q], second[q] = apply(hyper, params[q], g, first[q], second[q], lr_t, fix1, fix2)
+        if bo >= 0:
+            for j in range(n_out):
+                q = bo + j
+                g = penalized(grad[q] / m, params[q], l1b, l2b)
+                params[q], first[q], second[q] = apply(hyper, params[q], g, first[q], second[q], lr_t, fix1, fix2)
+
+
+@njit(**_KW)
+def train_general(params, layout, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, rates,
+                  first, second, clock, rng):
+    """Training with any optimizer, L1/L2 penalties and dropout: ``reference.train``.
+
+    The batch path of ``train_batched`` (any batch size, 1 included), with the update
+    step of ``fastnn.optim``'s optimizer (``hyper``) in place of plain SGD, the
+    ``penalties`` (n_layers, 4: l1, l2, l1_bias, l2_bias) added to each mean gradient,
+    and inverted dropout on the hidden outputs at ``rates`` (n_layers,). The state is
+    continued and left for a warm start: ``first``/``second`` (P,) per-parameter
+    optimizer states, ``clock`` int64 (2,): the step counter t and the samples seen,
+    ``rng`` uint64 (2,): the shuffling state and dropout's stream base. On divergence
+    every one of them is restored with the parameters to the epoch's start.
+    """
+    n = X.shape[0]
+    n_layers, units, n_params = layout[0], layout[3], params.shape[0]
+    bs = batch_size
+    zu, au, du = np.empty(units * bs), np.empty(units * bs), np.empty(units * bs)
+    pu, mk = np.empty(units * bs), np.empty(units * bs)
+    at, dt = np.empty(bs * units), np.empty(bs * units)
+    zc, ac, dc = np.empty(units), np.empty(units), np.empty(units)
+    grad = np.empty(n_params)
+    wt = np.empty(n_params)
+    transpose(params, layout, wt, 0)
+    saved = np.empty(3 * n_params)
+    r_out = HEADER + ROW * (n_layers - 1)
+    u_out, n_last, code_last = layout[r_out + UNIT_OFF], layout[r_out + N_OUT], layout[r_out + ACT]
+    per_sample = units - layout[HEADER + N_IN] - n_last  # hidden units: dropout draws per sample
+    order = np.empty(n, dtype=np.int64)
+    for e in range(epochs):
+        for q in range(n_params):
+            saved[q], saved[n_params + q], saved[2 * n_params + q] = params[q], first[q], second[q]
+        t0, seen0, state0 = clock[0], clock[1], rng[0]
+        rng[0] = shuffle_order(order, shuffle, rng[0])
+        epoch_loss = 0.0
+        for start in range(0, n, bs):
+            m = min(start + bs, n) - start
+            for b in range(m):
+                s = order[start + b]
+                for i in range(X.shape[1]):
+                    au[i * bs + b] = X[s, i]
+            for l in range(n_layers):
+                _batch_forward(params, wt, layout, l, zu, au, bs, m)
+                if rates[l] != 0.0:
+                    _batch_dropout(layout, l, au, pu, mk, bs, m, rates[l], rng[1], clock[1] * per_sample, per_sample)
+            for b in range(m):  # loss and output error, one sample at a time, in order
+                s = order[start + b]
+                for j in range(n_last):
+                    zc[u_out + j] = zu[(u_out + j) * bs + b]
+                    ac[u_out + j] = au[(u_out + j) * bs + b]
+                epoch_loss += sample_loss(layout[1], ac, u_out, n_last, Y, s)
+                output_delta(layout[1], code_last, zc, ac, dc, u_out, n_last, Y, s)
+                for j in range(n_last):
+                    du[(u_out + j) * bs + b] = dc[u_out + j]
+            for l in range(n_layers - 1, -1, -1):
+                _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m, rates, pu, mk)
+            fix1, fix2 = bias_corrections(hyper, clock[0])
+            _general_update(params, layout, grad, m, step_rate(lr, hyper, clock[0]), hyper, penalties, first, second,
+                            fix1, fix2)
+            transpose(params, layout, wt, 0)
+            clock[0] += 1
+            clock[1] += m
+        if not (np.isfinite(epoch_loss / n) and all_finite(params)):
+            for q in range(n_params):
+                params[q], first[q], second[q] = saved[q], saved[n_params + q], saved[2 * n_params + q]
+            clock[0], clock[1], rng[0] = t0, seen0, state0
+            for rest in range(e, history.shape[0]):
+                history[rest] = np.nan
+            return e
+        history[e] = epoch_loss / n
     return -1
 
 
@@ -527,4 +650,6 @@ SIGNATURES = {
     "mean_gradient": f"float64({_P}, {_L}, {_M}, {_M}, {_P})",
     "train": f"int64({_P}, {_L}, {_M}, {_M}, float64, int64, boolean, uint64, {_P})",
     "train_batched": f"int64({_P}, {_L}, {_M}, {_M}, float64, int64, int64, boolean, uint64, {_P})",
+    "train_general": f"int64({_P}, {_L}, {_M}, {_M}, float64, int64, int64, boolean, {_P}, {_P}, {_M}, {_P}, {_P}, "
+                     f"{_P}, int64[::1], uint64[::1])",
 }
