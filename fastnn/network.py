@@ -250,10 +250,17 @@ class Network:
             run.advance(n, batch_size, shuffle, epochs if diverged < 0 else diverged)
         else:
             clock, rng = run.kernel_arrays()
-            diverged = generic_kernel("train_general")(
-                self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, history, options.hyper(),
-                options.penalty_rows(), options.dropout_rates(self.spec), run.first, run.second, clock, rng,
-            )
+            kernel = None
+            if backend == "numba" and not options.has_dropout:
+                kernel = specialized.optim_kernel(self.spec)
+            if kernel is not None:
+                diverged = kernel(self._params, X, Y, lr, epochs, batch_size, shuffle, history, options.hyper(),
+                                  options.penalty_rows(), run.first, run.second, clock, rng)
+            else:
+                diverged = generic_kernel("train_general")(
+                    self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, history, options.hyper(),
+                    options.penalty_rows(), options.dropout_rates(self.spec), run.first, run.second, clock, rng,
+                )
             run.take_kernel_arrays(clock, rng)
         self._run = run
         if diverged >= 0:

@@ -444,11 +444,11 @@ def train(spec: Spec, params, X, Y, lr, epochs, batch_size=1, shuffle=False, see
         state = OptimizerState(spec.n_params, seed, seed ^ DROPOUT_SALT)
     dropout = any(rate != 0.0 for rate in options.dropout)
     for epoch in range(epochs):
+        start_params, start_state = params[:], state.copy()  # before the shuffle draws
         if shuffle:
             order, state.shuffle_state = shuffled(n, state.shuffle_state)
         else:
             order = list(range(n))
-        start_params, start_state = params[:], state.copy()
         epoch_loss = 0.0
         for start in range(0, n, batch_size):
             batch = order[start : start + batch_size]

@@ -37,3 +37,11 @@ def train_kernel(spec, batched):
     # Unrolled scalar code: measured 15.6 ns/step without SLP, 18.2 with (2-2-1 network).
     # The wide kernels are vectorised by hand: SLP would only add shuffles.
     return cache.load(_source(spec), name, codegen.SIGNATURE, slp=False)
+
+
+def optim_kernel(spec):
+    """Compiled unrolled kernel for training with an optimizer and L1/L2 (no dropout),
+    or None (use generic.train_general). Signature: ``codegen.OPTIM_SIGNATURE``."""
+    if kind(spec) != "unrolled":
+        return None
+    return cache.load(_source(spec), codegen.OPTIM, codegen.OPTIM_SIGNATURE, slp=False)
