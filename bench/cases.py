@@ -62,6 +62,7 @@ class Case:
     make_network: Callable[[], fastnn.Network]  # a fresh network holding the initial params
     epochs: dict = field(default_factory=dict)  # tier -> epochs in a timed run
     smoke_epochs: int = 2
+    optimizer: str = "sgd"  # fit's optimizer (by name, default settings)
 
     def __repr__(self):
         return f"Case({self.name!r}: {self.title})"
@@ -92,7 +93,8 @@ class Case:
 
     def describe(self):
         widths = "-".join(str(s) for s in self.sizes)
-        batch = "per-sample SGD" if self.batch_size == 1 else f"mini-batch {self.batch_size}"
+        step = "SGD" if self.optimizer == "sgd" else {"adam": "Adam"}.get(self.optimizer, self.optimizer)
+        batch = f"per-sample {step}" if self.batch_size == 1 else f"mini-batch {self.batch_size}, {step}"
         acts = "/".join(dict.fromkeys(self.activations))
         return f"{widths} {acts}, {self.loss}, {batch}, lr {self.lr:g}, {self.n_samples} samples"
 
@@ -106,12 +108,13 @@ class Impl:
     requires: tuple = ()  # optional modules it imports
     cases: tuple | None = None  # the cases it can train; None: all of them
     rtol: float = 1e-12  # agreement with fastnn.reference that the checks demand (observed: <2e-15)
+    optimizers: tuple = ("sgd",)  # the optimizers it implements
 
     def __repr__(self):
         return f"Impl({self.name!r}: {self.title})"
 
     def applies(self, case):
-        return self.cases is None or case.name in self.cases
+        return (self.cases is None or case.name in self.cases) and case.optimizer in self.optimizers
 
 
 # ---------------------------------------------------------------- cases
@@ -176,8 +179,35 @@ CASES = {
             make_network=_spiral_network,
             epochs=dict(compiled=100, reference=2, torch=10),
         ),
+        Case(
+            name="seed000-221-adam",
+            title="seed 000's 2-2-1 ReLU network, Adam",
+            sizes=(2, 2, 1),
+            activation="relu",
+            loss="squared_error",
+            lr=seeds.SEED000_LR,
+            batch_size=1,
+            make_data=lambda: datasets.quadratic(100, seed=0),
+            make_network=seeds.seed000_network,
+            epochs=dict(compiled=1_000, reference=10),
+            optimizer="adam",
+        ),
+        Case(
+            name="spiral-2-64-3-adam",
+            title="2-64-3 spiral classifier, mini-batch 32, Adam",
+            sizes=(2, 64, 3),
+            activation=("relu", "softmax"),
+            loss="categorical_cross_entropy",
+            lr=0.005,
+            batch_size=32,
+            make_data=lambda: datasets.spiral(100, 3, seed=0),
+            make_network=_spiral_network,
+            epochs=dict(compiled=100, reference=2),
+            optimizer="adam",
+        ),
     )
 }
+ALL_OPTIMIZERS = ("sgd", "adam")
 
 
 # ---------------------------------------------------------------- implementations
@@ -251,7 +281,8 @@ _SCALAR_221 = ("seed000-221",)  # cases with seed 000's 2-2-1 ReLU squared-error
 IMPLS = {
     impl.name: impl
     for impl in (
-        Impl("reference", "fastnn reference (pure Python)", "reference", _fastnn("reference")),
+        Impl("reference", "fastnn reference (pure Python)", "reference", _fastnn("reference"),
+             optimizers=ALL_OPTIMIZERS),
         Impl(
             "seed-scalar",
             "seed 000's hand-derived scalar Python",
@@ -260,9 +291,10 @@ IMPLS = {
             cases=_SCALAR_221,
         ),
         Impl("torch", "PyTorch eager, CPU, 1 thread", "torch", _torch, requires=("torch",)),
-        Impl("jax", "JAX jit + lax.scan", "compiled", _jax, requires=("jax",)),
-        Impl("generic", "fastnn numba, generic kernel", "compiled", _fastnn("generic")),
-        Impl("numba", "fastnn numba (backend='numba')", "compiled", _fastnn("numba")),
+        Impl("jax", "JAX jit + lax.scan (optax for Adam)", "compiled", _jax, requires=("jax", "optax"),
+             optimizers=ALL_OPTIMIZERS),
+        Impl("generic", "fastnn numba, generic kernel", "compiled", _fastnn("generic"), optimizers=ALL_OPTIMIZERS),
+        Impl("numba", "fastnn numba (backend='numba')", "compiled", _fastnn("numba"), optimizers=ALL_OPTIMIZERS),
         Impl(
             "handwritten",
             "hand-written numba 2-2-1 (the practical limit)",

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import datasets
+from . import datasets, optim
 from . import validation as check
 from .compare import as_arrays
 from .errors import DivergenceError, epoch_phrase
@@ -69,6 +69,7 @@ class Case:
     seed: int  # of the initial parameters
     data_name: str
     init_note: str = ""  # why the init seed is not the one asked for
+    optimizer: str = "sgd"  # fit's optimizer, by name (default settings)
 
     @property
     def sizes(self):
@@ -99,7 +100,8 @@ class Case:
     def describe(self):
         widths = "-".join(str(s) for s in self.sizes)
         acts = "/".join(dict.fromkeys(self.activations))
-        batch = "per-sample SGD" if self.batch_size == 1 else f"mini-batch {self.batch_size}"
+        step = "SGD" if self.optimizer == "sgd" else repr(optim.resolve(self.optimizer))
+        batch = f"per-sample {step}" if self.batch_size == 1 else f"mini-batch {self.batch_size}, {step}"
         return (
             f"{widths} {acts}, {self.loss}, {batch}, lr {self.lr:g}, {self.n_samples} samples "
             f"({self.data_name}), {self.init} init seed {self.seed}{self.init_note}"
@@ -153,7 +155,7 @@ def dead_layer(net, X):
 
 
 def make_case(sizes, activation="relu", loss="squared_error", lr=1e-3, batch_size=1, samples=100,
-              init="he", seed=0):
+              init="he", seed=0, optimizer="sgd"):
     """A Case for these settings (raises ValueError/TypeError on bad ones, as Network does).
 
     ``seed`` seeds the data and the initial parameters; if those start with a dead ReLU
@@ -161,6 +163,7 @@ def make_case(sizes, activation="relu", loss="squared_error", lr=1e-3, batch_siz
     ``batch_size`` of None means full batch.
     """
     spec = Spec.build(sizes, activation, loss)
+    optimizer = optim.resolve(optimizer).name  # by name: the comparisons know the defaults
     seed = check.seed(seed)
     X, y, data_name = make_data(spec, samples, seed)
     lr = check.positive_float(lr, "lr")
@@ -174,7 +177,7 @@ def make_case(sizes, activation="relu", loss="squared_error", lr=1e-3, batch_siz
                 skipped = f"{seed}" if candidate == seed + 1 else f"{seed} to {candidate - 1}"
                 init_seed, note = candidate, f" (init seed {skipped} starts with dead ReLUs)"
                 break
-    return Case(spec, lr, batch_size, X, y, init, init_seed, data_name, note)
+    return Case(spec, lr, batch_size, X, y, init, init_seed, data_name, note, optimizer)
 
 
 # ---------------------------------------------------------------- implementations

@@ -278,7 +278,7 @@ def bench_command(args):
     activation = args.activation if "," not in args.activation else args.activation.split(",")
     try:
         case = benchmark.make_case(sizes, activation, args.loss, lr=args.lr, batch_size=args.batch_size,
-                                   samples=args.samples, seed=args.seed)
+                                   samples=args.samples, seed=args.seed, optimizer=args.optimizer)
         benchmark.check_settings(args.epochs, args.repeats, args.seconds)
     except (ValueError, TypeError) as exc:
         raise SystemExit(f"fastnn bench: {exc}") from None
@@ -341,6 +341,8 @@ def build_parser():
     p.add_argument("--activation", default="relu", help="one name, or one per layer: relu,softmax")
     p.add_argument("--loss", default="squared_error")
     p.add_argument("--batch-size", type=int, default=1, help="1: per-sample SGD (default)")
+    p.add_argument("--optimizer", default="sgd", help="sgd (default), adagrad, rmsprop or adam (default settings; "
+                                                      "JAX compares with optax's adam, PyTorch only plain SGD)")
     p.add_argument("--samples", type=int, default=100, help="training samples (default 100)")
     p.add_argument("--epochs", type=int,
                    help="epochs per timed run of the compiled implementations, at most for the others "

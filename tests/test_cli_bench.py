@@ -146,3 +146,15 @@ def test_make_case_skips_dead_relu_inits():
     assert case.seed == 1 and benchmark.dead_layer(case.network(), case.X) is None
     assert "he init seed 1 (init seed 0 starts with dead ReLUs)" in case.describe()
     assert np.any(case.network().gradient(*case.data(), backend="reference"))
+
+
+def test_bench_with_an_optimizer(monkeypatch, capsys):
+    """--optimizer adam: every fastnn backend trains with Adam and gets the reference's
+    numbers; the description says so; a bad name is refused before any timing."""
+    _hide(monkeypatch, "jax", "torch")
+    status, out = _bench(capsys, "--optimizer", "adam")
+    assert status == 0, out
+    assert "per-sample Adam()" in out
+    _check_fastnn_rows(_table(out))
+    with pytest.raises(SystemExit, match="fastnn bench: unknown optimizer 'adamw'"):
+        main(["bench", *TINY, "--optimizer", "adamw"])

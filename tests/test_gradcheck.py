@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings
 import fastnn
 from fastnn.gradcheck import relative_error
 
-from strategies import ACTIVATIONS, LOSSES, min_relu_margin, net_cases, np_forward
+from strategies import ACTIVATIONS, LOSSES, MARGIN, differentiable_here, min_relu_margin, net_cases, np_forward
 
 # Central differences with step EPS = 1e-6 (fastnn.gradcheck.EPS): the truncation error
 # is ~EPS**2 * f''' ~ 1e-12, the rounding error ~ (a few ulps of the loss) / EPS ~
@@ -21,10 +21,10 @@ from strategies import ACTIVATIONS, LOSSES, min_relu_margin, net_cases, np_forwa
 # off by the size of the entry itself, orders of magnitude more.
 GRAD_RTOL = 1e-5
 GRAD_ATOL = 1e-7
-# Examples are skipped where finite differences do not measure the analytic gradient:
-# a ReLU net input closer to 0 than this (the kink), or a cross-entropy probability
-# closer than this to 0 or 1 (where the CLIP = 1e-7 clip of the loss could be reached).
-MARGIN = 1e-4
+# Examples are skipped where finite differences do not measure the analytic gradient
+# (strategies.differentiable_here): a ReLU net input closer to 0 than MARGIN (the kink),
+# or a cross-entropy probability closer than that to 0 or 1 (where the CLIP = 1e-7 clip
+# of the loss could be reached).
 
 
 def assert_gradient_matches(analytic, numeric, loss_value):
@@ -39,16 +39,6 @@ def gradcheck_cases(loss, max_width=16, max_samples=12):
     ignores the clip."""
     outputs = ("sigmoid", "softmax", "gaussian") if loss == "binary_cross_entropy" else ACTIVATIONS
     return net_cases(max_width=max_width, max_samples=max_samples, losses=(loss,), outputs=outputs)
-
-
-def differentiable_here(case):
-    """True when finite differences measure the analytic gradient at case.params."""
-    if min_relu_margin(case) < MARGIN:
-        return False
-    if case.loss in ("binary_cross_entropy", "categorical_cross_entropy"):
-        _, yhat = np_forward(case)
-        return bool(np.all((yhat > MARGIN) & (yhat < 1.0 - MARGIN)))
-    return True
 
 
 @pytest.mark.parametrize("loss", LOSSES)

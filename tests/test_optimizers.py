@@ -29,7 +29,8 @@ import fastnn
 from fastnn import reference
 from fastnn.options import TrainOptions
 
-from strategies import ACTIVATIONS, LOSSES, NUMBA_POOL, min_relu_margin, net_cases, np_forward, pool_structures
+from strategies import (ACTIVATIONS, LOSSES, NUMBA_POOL, assert_bits_equal, differentiable_here, min_relu_margin,
+                        net_cases, np_forward, pool_structures)
 
 pytestmark = pytest.mark.filterwarnings("ignore::fastnn.TrainingWarning")
 
@@ -50,9 +51,8 @@ RTOL = 1e-12
 EPS = 1e-6
 GRAD_RTOL = 1e-5
 GRAD_ATOL = 1e-7
-# Examples are skipped where finite differences do not measure the analytic gradient: a
-# ReLU net input or a cross-entropy probability within MARGIN of its kink or clip.
-MARGIN = 1e-4
+# Examples are skipped where finite differences do not measure the analytic gradient
+# (strategies.differentiable_here: within strategies.MARGIN of a ReLU kink or the clip).
 # L1's |w| has its kink at 0: gradient checks draw every parameter with |w| >= L1_FLOOR,
 # so w +- EPS never crosses it.
 L1_FLOOR = 0.05
@@ -68,23 +68,6 @@ BOOK_PARAMS_RTOL = 1e-8
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def bits(a):
-    return np.ascontiguousarray(a, dtype=np.float64).view(np.uint64)
-
-
-def assert_bits_equal(actual, expected, what):
-    """Same shape and the same float64 bits in every entry (NaN payloads included)."""
-    actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    differ = np.flatnonzero(bits(actual).ravel() != bits(expected).ravel())
-    if differ.size:
-        i = differ[0]
-        raise AssertionError(
-            f"{what}: {differ.size} of {actual.size} values differ in their bits; first at flat index {i}: "
-            f"{actual.ravel()[i]!r} != {expected.ravel()[i]!r}"
-        )
 
 
 def assert_close(actual, desired, rtol, what=""):
@@ -259,16 +242,6 @@ def gradcheck_cases(draw):
     for name in ("l1", "l2") + (("l1_bias", "l2_bias") if case.bias else ()):
         penalties[name] = draw(rates(L, [0.1, 1e-3, 0.0]))  # nonzero first: hypothesis favours it
     return case, penalties
-
-
-def differentiable_here(case):
-    """True when finite differences measure the analytic gradient at case.params."""
-    if min_relu_margin(case) < MARGIN:
-        return False
-    if case.loss in ("binary_cross_entropy", "categorical_cross_entropy"):
-        _, yhat = np_forward(case)
-        return bool(np.all((yhat > MARGIN) & (yhat < 1.0 - MARGIN)))
-    return True
 
 
 def penalties_of(net, **penalties):

@@ -21,7 +21,8 @@ def prepare(case, epochs, backend="numba"):
 
     def fit(n_epochs):
         net.params = initial  # copies into the network's buffer
-        return net.fit(X, y, case.lr, n_epochs, batch_size=case.batch_size, backend=backend)
+        return net.fit(X, y, case.lr, n_epochs, batch_size=case.batch_size, backend=backend,
+                       optimizer=getattr(case, "optimizer", "sgd"))
 
     def run():
         last["history"] = fit(epochs)

@@ -1,4 +1,5 @@
-"""JAX comparison: the same SGD as fastnn, ``jax.jit`` over ``lax.scan`` (samples, epochs).
+"""JAX comparison: the same SGD (or Adam, through optax) as fastnn, ``jax.jit`` over
+``lax.scan`` (samples, epochs).
 
 ``prepare`` trains one network; ``prepare_sweep`` trains K configurations (learning rates
 and initial parameters) at once, ``jax.jit(jax.vmap(train))``, to compare with
@@ -98,20 +99,46 @@ def _trainer(case, epochs, X, Y):
     Xf, Yf = X[: full * bs].reshape(full, bs, -1), Y[: full * bs].reshape(full, bs, -1)
     Xr, Yr = X[full * bs :], Y[full * bs :]
 
-    def train(layers, lr):
-        def step(layers, batch):
-            (_, total), g = grad(layers, *batch)
-            return jax.tree_util.tree_map(lambda p, gp: p - lr * gp, layers, g), total
+    optimizer = getattr(case, "optimizer", "sgd")
+    if optimizer not in ("sgd", "adam"):
+        raise NotImplementedError(f"jax_impl: optimizer {optimizer!r}")
 
-        def epoch(layers, _):
-            layers, totals = lax.scan(step, layers, (Xf, Yf))
+    def train(layers, lr):
+        if optimizer == "adam":  # optax's adam: nnfs's formula (eps outside the root), fastnn's defaults
+            import optax
+
+            tx = optax.adam(lr, b1=0.9, b2=0.999, eps=1e-7)
+
+            def apply(carry, g):
+                layers, state = carry
+                updates, state = tx.update(g, state, layers)
+                return optax.apply_updates(layers, updates), state
+
+            carry = (layers, tx.init(layers))
+        else:
+
+            def apply(carry, g):
+                return jax.tree_util.tree_map(lambda p, gp: p - lr * gp, carry, g)
+
+            carry = layers
+
+        def params_of(carry):
+            return carry[0] if optimizer == "adam" else carry
+
+        def step(carry, batch):
+            (_, total), g = grad(params_of(carry), *batch)
+            return apply(carry, g), total
+
+        def epoch(carry, _):
+            carry, totals = lax.scan(step, carry, (Xf, Yf))
             total = jnp.sum(totals)
             if Xr.shape[0]:
-                layers, rest = step(layers, (Xr, Yr))
+                carry, rest = step(carry, (Xr, Yr))
                 total = total + rest
-            return layers, total / n
+            return carry, total / n
 
-        return lax.scan(epoch, layers, None, length=epochs)
+        carry, history = lax.scan(epoch, carry, None, length=epochs)
+        return params_of(carry), history
 
     return train
 

@@ -65,6 +65,8 @@ def _batch_loss_sum(case):
 
 
 def prepare(case, epochs):
+    if getattr(case, "optimizer", "sgd") != "sgd":
+        raise NotImplementedError(f"torch_impl: plain SGD only, not {case.optimizer!r}")
     torch.set_num_threads(1)
     net = case.network()
     if not net.spec.bias:

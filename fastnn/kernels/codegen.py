@@ -354,15 +354,8 @@ class _Scalar:
         self.out("    return e")
 
     def epilogue(self):
-        for name, off in zip(self.names, self.offsets):
-            self.out(f"params[{off}] = {name}")
-        if self.optimizer:
-            for name, off in zip(self.names, self.offsets):
-                self.out(f"first[{off}] = m_{name}")
-                self.out(f"second[{off}] = v_{name}")
-            self.out("clock[0] = t")
-            self.out("clock[1] = seen")
-            self.out("rng[0] = state")
+        """The trained locals back into the arrays, as at an epoch's start."""
+        self.epoch_start()
 
     def load_sample(self, index):
         """Locals x0.., y0.. of the sample in row ``index`` of X and Y."""

@@ -489,6 +489,37 @@ def _batch_update(params, layout, grad, lr, m):
 
 
 @njit(**_KW)
+def _batch_gradient(params, wt, layout, X, Y, order, start, m, bs, zu, au, du, at, dt, zc, ac, dc, grad, rates,
+                    pu, mk, dropout_base, first_draw, per_sample, epoch_loss):
+    """The m samples order[start:start + m] forward (with dropout where ``rates`` say,
+    see _batch_dropout), their losses added to ``epoch_loss`` one at a time in order (the
+    sum is returned), and their gradient sums backward into ``grad``."""
+    n_layers = layout[0]
+    r_out = HEADER + ROW * (n_layers - 1)
+    u_out, n_last, code_last = layout[r_out + UNIT_OFF], layout[r_out + N_OUT], layout[r_out + ACT]
+    for b in range(m):
+        s = order[start + b]
+        for i in range(X.shape[1]):
+            au[i * bs + b] = X[s, i]
+    for l in range(n_layers):
+        _batch_forward(params, wt, layout, l, zu, au, bs, m)
+        if rates[l] != 0.0:
+            _batch_dropout(layout, l, au, pu, mk, bs, m, rates[l], dropout_base, first_draw, per_sample)
+    for b in range(m):  # loss and output error, one sample at a time, in order
+        s = order[start + b]
+        for j in range(n_last):
+            zc[u_out + j] = zu[(u_out + j) * bs + b]
+            ac[u_out + j] = au[(u_out + j) * bs + b]
+        epoch_loss += sample_loss(layout[1], ac, u_out, n_last, Y, s)
+        output_delta(layout[1], code_last, zc, ac, dc, u_out, n_last, Y, s)
+        for j in range(n_last):
+            du[(u_out + j) * bs + b] = dc[u_out + j]
+    for l in range(n_layers - 1, -1, -1):
+        _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m, rates, pu, mk)
+    return epoch_loss
+
+
+@njit(**_KW)
 def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, history):
     """Mini-batch / full-batch SGD with the samples of a batch side by side.
 
@@ -513,8 +544,6 @@ def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, h
     start_params = np.empty(n_params)
     order = np.empty(n, dtype=np.int64)
     state = np.uint64(seed)
-    r_out = HEADER + ROW * (n_layers - 1)
-    u_out, n_last, code_last = layout[r_out + UNIT_OFF], layout[r_out + N_OUT], layout[r_out + ACT]
     no_dropout = np.full(n_layers, 0.0)  # not np.zeros, which nnfs.init() replaces (see sweep_generic)
     for e in range(epochs):
         state = shuffle_order(order, shuffle, state)
@@ -523,23 +552,8 @@ def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, h
         epoch_loss = 0.0
         for start in range(0, n, bs):
             m = min(start + bs, n) - start
-            for b in range(m):
-                s = order[start + b]
-                for i in range(X.shape[1]):
-                    au[i * bs + b] = X[s, i]
-            for l in range(n_layers):
-                _batch_forward(params, wt, layout, l, zu, au, bs, m)
-            for b in range(m):  # loss and output error, one sample at a time, in order
-                s = order[start + b]
-                for j in range(n_last):
-                    zc[u_out + j] = zu[(u_out + j) * bs + b]
-                    ac[u_out + j] = au[(u_out + j) * bs + b]
-                epoch_loss += sample_loss(layout[1], ac, u_out, n_last, Y, s)
-                output_delta(layout[1], code_last, zc, ac, dc, u_out, n_last, Y, s)
-                for j in range(n_last):
-                    du[(u_out + j) * bs + b] = dc[u_out + j]
-            for l in range(n_layers - 1, -1, -1):
-                _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m, no_dropout, au, au)
+            epoch_loss = _batch_gradient(params, wt, layout, X, Y, order, start, m, bs, zu, au, du, at, dt, zc, ac,
+                                         dc, grad, no_dropout, au, au, state, 0, 0, epoch_loss)
             _batch_update(params, layout, grad, lr, m)
             transpose(params, layout, wt, 0)
         if diverged(params, start_params, epoch_loss / n, e, history):
@@ -594,8 +608,7 @@ def train_general(params, layout, X, Y, lr, epochs, batch_size, shuffle, history
     wt = np.empty(n_params)
     transpose(params, layout, wt, 0)
     saved = np.empty(3 * n_params)
-    r_out = HEADER + ROW * (n_layers - 1)
-    u_out, n_last, code_last = layout[r_out + UNIT_OFF], layout[r_out + N_OUT], layout[r_out + ACT]
+    n_last = layout[HEADER + ROW * (n_layers - 1) + N_OUT]
     per_sample = units - layout[HEADER + N_IN] - n_last  # hidden units: dropout draws per sample
     order = np.empty(n, dtype=np.int64)
     for e in range(epochs):
@@ -606,25 +619,9 @@ def train_general(params, layout, X, Y, lr, epochs, batch_size, shuffle, history
         epoch_loss = 0.0
         for start in range(0, n, bs):
             m = min(start + bs, n) - start
-            for b in range(m):
-                s = order[start + b]
-                for i in range(X.shape[1]):
-                    au[i * bs + b] = X[s, i]
-            for l in range(n_layers):
-                _batch_forward(params, wt, layout, l, zu, au, bs, m)
-                if rates[l] != 0.0:
-                    _batch_dropout(layout, l, au, pu, mk, bs, m, rates[l], rng[1], clock[1] * per_sample, per_sample)
-            for b in range(m):  # loss and output error, one sample at a time, in order
-                s = order[start + b]
-                for j in range(n_last):
-                    zc[u_out + j] = zu[(u_out + j) * bs + b]
-                    ac[u_out + j] = au[(u_out + j) * bs + b]
-                epoch_loss += sample_loss(layout[1], ac, u_out, n_last, Y, s)
-                output_delta(layout[1], code_last, zc, ac, dc, u_out, n_last, Y, s)
-                for j in range(n_last):
-                    du[(u_out + j) * bs + b] = dc[u_out + j]
-            for l in range(n_layers - 1, -1, -1):
-                _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m, rates, pu, mk)
+            epoch_loss = _batch_gradient(params, wt, layout, X, Y, order, start, m, bs, zu, au, du, at, dt, zc, ac,
+                                         dc, grad, rates, pu, mk, rng[1], clock[1] * per_sample, per_sample,
+                                         epoch_loss)
             fix1, fix2 = bias_corrections(hyper, clock[0])
             _general_update(params, layout, grad, m, step_rate(lr, hyper, clock[0]), hyper, penalties, first, second,
                             fix1, fix2)
