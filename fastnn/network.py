@@ -29,7 +29,7 @@ class Network:
     loss : str
         Per-sample loss: ``squared_error`` (sum_j (yhat_j - y_j)^2), ``half_squared_error``,
         ``mse`` (mean over outputs), ``binary_cross_entropy``, ``categorical_cross_entropy``
-        (needs a softmax output). Batch and epoch losses are means over samples.
+        (needs a softmax output), ``mean_absolute_error`` (mean over outputs of |yhat - y|). Batch and epoch losses are means over samples.
     bias : bool
         Whether every layer has biases.
     init : str or array

@@ -87,6 +87,11 @@ def softmax(zs):
     return [e / total for e in exps]
 
 
+def sign(value):
+    """+1, -1 or 0 (at 0, as numpy's sign; the subgradient nnfs uses)."""
+    return 1.0 if value > 0.0 else (-1.0 if value < 0.0 else 0.0)
+
+
 def _clip(p):
     return min(max(p, CLIP), 1.0 - CLIP)
 
@@ -162,6 +167,10 @@ def sample_loss(spec: Spec, yhat, y):
         if loss == "mse":
             return total / n_out
         return total
+    if loss == "mean_absolute_error":  # nnfs's Loss_MeanAbsoluteError
+        for j in range(n_out):
+            total += abs(yhat[j] - y[j])
+        return total / n_out
     if loss == "binary_cross_entropy":
         for j in range(n_out):
             p = _clip(yhat[j])
@@ -184,6 +193,8 @@ def _dloss_dyhat(spec: Spec, yhat, y):
         return [yhat[j] - y[j] for j in range(n_out)]
     if spec.loss == "mse":  # L = 1/n sum (yhat - y)^2
         return [2.0 * (yhat[j] - y[j]) / n_out for j in range(n_out)]
+    if spec.loss == "mean_absolute_error":  # L = 1/n sum |yhat - y|: sign(yhat - y) / n, 0 at the kink
+        return [sign(yhat[j] - y[j]) / n_out for j in range(n_out)]
     if spec.loss == "binary_cross_entropy":  # nnfs: evaluated at the clipped prediction
         grads = []
         for j in range(n_out):

@@ -28,13 +28,14 @@ LOSSES = (
     "mse",
     "binary_cross_entropy",
     "categorical_cross_entropy",
+    "mean_absolute_error",
 )
 INITS = ("zeros", "normal", "xavier", "he")
 
 # Integer codes handed to the kernels: the index in the tuples above.
 LINEAR, RELU, SIGMOID, TANH, GAUSSIAN, SOFTMAX = range(len(ACTIVATIONS))
-SQUARED_ERROR, HALF_SQUARED_ERROR, MSE, BINARY_CROSS_ENTROPY, CATEGORICAL_CROSS_ENTROPY = range(
-    len(LOSSES)
+(SQUARED_ERROR, HALF_SQUARED_ERROR, MSE, BINARY_CROSS_ENTROPY, CATEGORICAL_CROSS_ENTROPY,
+ MEAN_ABSOLUTE_ERROR) = range(len(LOSSES)
 )
 
 # Probabilities are clipped to [CLIP, 1 - CLIP] inside the cross-entropy logs, as nnfs does.

@@ -772,3 +772,23 @@ def test_optimizer_objects_are_values():
         assert fastnn.optim.resolve(name) == cls()
     assert fastnn.optim.resolve(opt) is opt
     assert fastnn.optim is not None and fastnn.SGD is fastnn.optim.SGD
+
+
+def test_mean_absolute_error_is_nnfs_loss_with_the_true_gradient():
+    """mean_absolute_error (nnfs chapter 9): the loss is mean_j |yhat_j - y_j| on every
+    backend; its gradient is sign(yhat - y) / n_outputs (0 at the kink), which finite
+    differences confirm (nnfs's printed backward, np.sign(y_true - y_pred) / outputs,
+    has the opposite sign)."""
+    rng = np.random.default_rng(4)
+    net = fastnn.Network([2, 3, 2], ["tanh", "linear"], "mean_absolute_error", seed=2)
+    X, y = rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
+    yhat = np.tanh(X @ net.weight(0) + net.bias(0)) @ net.weight(1) + net.bias(1)
+    for backend in ("numba", "generic", "reference"):
+        assert net.loss(X, y, backend=backend) == pytest.approx(np.abs(yhat - y).mean(), rel=1e-14)
+    grad = net.gradient(X, y, backend="reference")
+    numeric = fastnn.numerical_gradient(net, X, y)
+    np.testing.assert_allclose(grad, numeric, rtol=GRAD_RTOL, atol=GRAD_ATOL)
+    assert_bits_equal(net.gradient(X, y), grad, "generic gradient")
+    # at the kink (yhat == y) the subgradient is 0, as numpy's sign
+    at_kink = net.predict(X[:1])
+    assert not net.gradient(X[:1], at_kink, backend="reference").any()

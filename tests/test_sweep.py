@@ -153,6 +153,9 @@ GRIDS = {
     "softmax-cce-int-labels": ([2, 4, 3], SX, SY, dict(
         activation=["tanh", "softmax"], loss="categorical_cross_entropy", init="xavier", lr=[0.05, 0.5],
         seeds=[0, 1], batch_size=[1, 7, 30], epochs=4, checkpoints=[2])),
+    "sigmoid-linear-mae": ([2, 3, 1], QX, QY, dict(
+        activation=["sigmoid", "linear"], loss="mean_absolute_error", init="xavier", lr=[1e-2, 1e-1],
+        seeds=[0, 1], batch_size=[1, 6], epochs=3, checkpoints=[2])),
     "gaussian-sigmoid-bce-xor": ([2, 3, 1], XX, XY, dict(
         activation=["gaussian", "sigmoid"], loss="binary_cross_entropy", init="normal", lr=[0.1, 2.0],
         seeds=[0, 1, 2], batch_size=[1, 3, 4], epochs=6, checkpoints=[6])),

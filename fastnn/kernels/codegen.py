@@ -26,6 +26,7 @@ from ..spec import (
     GAUSSIAN,
     HALF_SQUARED_ERROR,
     LINEAR,
+    MEAN_ABSOLUTE_ERROR,
     MSE,
     RELU,
     SIGMOID,
@@ -219,6 +220,8 @@ def _loss_lines(spec, out, a, y, target):
         out(f"{target} = ({_sum(terms)}) / {n_out}")
     elif loss == CATEGORICAL_CROSS_ENTROPY:
         out(f"{target} = -np.log({_sum(f'{_clip(a(j))} * {y(j)}' for j in range(n_out))})")
+    elif loss == MEAN_ABSOLUTE_ERROR:
+        out(f"{target} = ({_sum(f'abs({a(j)} - {y(j)})' for j in range(n_out))}) / {n_out}")
     else:
         for j in range(n_out):
             out(f"r{j} = {a(j)} - {y(j)}")
@@ -250,6 +253,9 @@ def _output_delta_lines(spec, out, z, a, y, d):
             g = f"({a(k)} - {y(k)})"
         elif loss == MSE:
             g = f"2.0 * ({a(k)} - {y(k)}) / {n_out}"
+        elif loss == MEAN_ABSOLUTE_ERROR:
+            out(f"q{k} = {a(k)} - {y(k)}")
+            g = f"(1.0 if q{k} > 0.0 else (-1.0 if q{k} < 0.0 else 0.0)) / {n_out}"
         else:
             out(f"q{k} = {_clip(a(k))}")
             g = f"(-({y(k)} / q{k}) + (1.0 - {y(k)}) / (1.0 - q{k})) / {n_out}"

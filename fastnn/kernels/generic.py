@@ -27,6 +27,7 @@ from ..spec import (
     GAUSSIAN,
     HALF_SQUARED_ERROR,
     HEADER,
+    MEAN_ABSOLUTE_ERROR,
     MSE,
     N_IN,
     N_OUT,
@@ -178,6 +179,10 @@ def sample_loss(loss, a, u, n_out, Y, s):
         for j in range(n_out):
             total += clip(a[u + j]) * Y[s, j]
         return -np.log(total)
+    if loss == MEAN_ABSOLUTE_ERROR:
+        for j in range(n_out):
+            total += abs(a[u + j] - Y[s, j])
+        return total / n_out
     for j in range(n_out):
         diff = a[u + j] - Y[s, j]
         total += diff * diff
@@ -206,6 +211,9 @@ def output_delta(loss, code, z, a, d, u, n_out, Y, s):
             d[u + k] = a[u + k] - Y[s, k]
         elif loss == MSE:
             d[u + k] = 2.0 * (a[u + k] - Y[s, k]) / n_out
+        elif loss == MEAN_ABSOLUTE_ERROR:
+            diff = a[u + k] - Y[s, k]
+            d[u + k] = (1.0 if diff > 0.0 else (-1.0 if diff < 0.0 else 0.0)) / n_out
         else:
             p = clip(a[u + k])
             d[u + k] = (-(Y[s, k] / p) + (1.0 - Y[s, k]) / (1.0 - p)) / n_out
