@@ -252,7 +252,7 @@ class Network:
             clock, rng = run.kernel_arrays()
             kernel = None
             if backend == "numba" and not options.has_dropout:
-                kernel = specialized.optim_kernel(self.spec)
+                kernel = specialized.optim_kernel(self.spec, options.optimizer.kernel_variant)
             if kernel is not None:
                 diverged = kernel(self._params, X, Y, lr, epochs, batch_size, shuffle, history, options.hyper(),
                                   options.penalty_rows(), run.first, run.second, clock, rng)

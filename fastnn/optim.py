@@ -81,6 +81,11 @@ class _Optimizer:
         """SGD without momentum or decay: the fused fast path of every kernel."""
         return False
 
+    @property
+    def kernel_variant(self):
+        """Which update rule the generated kernels emit (kernels.optim.CALLS)."""
+        return self.name
+
 
 _SLOTS = {"decay": H_DECAY, "momentum": H_MOMENTUM, "nesterov": H_NESTEROV, "epsilon": H_EPSILON,
           "rho": H_RHO, "beta1": H_BETA1, "beta2": H_BETA2}
@@ -104,6 +109,12 @@ class SGD(_Optimizer):
     @property
     def is_plain_sgd(self):
         return self.momentum == 0.0 and self.decay == 0.0
+
+    @property
+    def kernel_variant(self):
+        if self.momentum == 0.0:
+            return "sgd"
+        return "nesterov" if self.nesterov else "momentum"
 
 
 @dataclass(frozen=True, repr=False)

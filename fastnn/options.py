@@ -105,6 +105,19 @@ class TrainOptions:
         p = self.penalties
         return np.ascontiguousarray(np.array([p.l1, p.l2, p.l1_bias, p.l2_bias], dtype=np.float64).T)
 
+    def parameter_penalties(self, spec: Spec):
+        """float64 (n_params, 2): the L1 and L2 factor of every parameter (its layer's
+        weight or bias factors), laid out like params."""
+        out = np.zeros((spec.n_params, 2), dtype=np.float64)
+        p = self.penalties
+        for l in range(spec.n_layers):
+            w = spec.weight_offset(l)
+            out[w : w + spec.sizes[l] * spec.sizes[l + 1]] = (p.l1[l], p.l2[l])
+            if spec.bias:
+                b = spec.bias_offset(l)
+                out[b : b + spec.sizes[l + 1]] = (p.l1_bias[l], p.l2_bias[l])
+        return out
+
     def dropout_rates(self, spec: Spec):
         """float64 (n_layers,): each layer's dropout rate on its outputs (0 for the output layer)."""
         out = np.zeros(spec.n_layers, dtype=np.float64)

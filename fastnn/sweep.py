@@ -11,7 +11,7 @@ laid out as ``P[param, k]`` (see ``kernels.sweep_generic``).
 from __future__ import annotations
 
 import csv
-import functools
+import html
 import itertools
 import math
 import numbers
@@ -24,16 +24,14 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from . import advice, optim
+from . import advice, optim, sweep_options
 from . import validation as check
 from .kernels import sweep_generic, sweepgen
 from .kernels import cache as kernel_cache
 from .kernels.compiler import compiled
-from .kernels import generic_kernel
 from .network import Network
 from .options import TrainOptions
 from .spec import INITS, Spec
-from .sweep_options import GeneralBlocks
 
 # Grids beyond either limit need allow_large=True.
 MAX_CONFIGS = 100_000
@@ -50,15 +48,10 @@ _SIGNATURE = (
 )
 
 
-@functools.lru_cache(maxsize=64)
-def _source(spec):
-    return sweepgen.source(spec)
-
-
 def _kernel(spec, batch_size, shuffle):
     """The sweep kernel for spec's configurations trained with these settings."""
     if sweepgen.supports(spec):
-        return kernel_cache.load(_source(spec), sweepgen.kernel_name(batch_size, shuffle), _SIGNATURE)
+        return kernel_cache.load(sweepgen.cached_source(spec), sweepgen.kernel_name(batch_size, shuffle), _SIGNATURE)
     return compiled(sweep_generic.train, _SIGNATURE)
 
 
@@ -446,8 +439,9 @@ def sweep(
     plain = {key: options[(key[0], *key[2:])].is_plain for key in group_keys}
     kernels = {(widths, bs): _kernel(specs[widths], bs, shuffle)
                for (widths, bs, *_), is_plain in plain.items() if is_plain}
-    if not all(plain.values()):
-        generic_kernel("train_general")  # compiled (or loaded) here, not inside the timed training
+    for (widths, _, *choice), is_plain in plain.items():  # compiled (or loaded) here, not while timed
+        if not is_plain:
+            sweep_options.load(specs[widths], options[(widths, *choice)])
     compile_seconds = time.perf_counter() - started
     started = time.perf_counter()
     bar = _Progress(K * epochs, enabled=progress)
@@ -482,7 +476,7 @@ def sweep(
             if group_options.is_plain:
                 kernel = kernels[(widths, bs)]
             else:
-                kernel = GeneralBlocks(spec, group_options, configs["seed"][idx])
+                kernel = sweep_options.blocks(spec, group_options, configs["seed"][idx])
             layout = spec.layout()
             e = 0
             per_epoch = None

@@ -1,20 +1,67 @@
 """Sweep configurations trained with an optimizer other than plain SGD, L1/L2 or dropout.
 
-The structure-of-arrays sweep kernels train plain SGD only, so far. A group of
-configurations with other ``TrainOptions`` is trained one configuration at a time by
-``generic.train_general``, the kernel ``Network.fit`` runs for them, so each
-configuration still equals its own ``fit`` bit for bit; blocks of configurations still
-run on all threads (the kernel releases the GIL). A ``GeneralBlocks`` object has the
-sweep kernels' calling contract (``kernels.sweep_generic``) and carries every
-configuration's optimizer state from one slice of epochs to the next, as a warm start
-does, which is what makes slicing (progress, checkpoints) exact.
+``blocks(spec, options, seeds)`` returns a callable with the sweep kernels' calling
+contract (``kernels.sweep_generic``) for a group of configurations sharing ``options``:
+
+* ``GeneratedBlocks``: small networks (``sweepgen.supports``) without dropout train
+  vectorised across configurations, in the generated sweep kernel's OPTIM mode, which
+  keeps every lane's optimizer states in (n_params, K) arrays between calls;
+* ``GeneralBlocks``: the others train one configuration at a time with
+  ``generic.train_general``, the kernel ``Network.fit`` runs for them (blocks still run on
+  all threads: the kernel releases the GIL). It carries every configuration's optimizer
+  state from one slice of epochs to the next, as a warm start does.
+
+Either way each configuration equals its own ``fit`` bit for bit, and slicing the epochs
+(progress, checkpoints) changes nothing.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .kernels import generic_kernel
+from .kernels import cache as kernel_cache
+from .kernels import generic_kernel, sweepgen
 from .options import RunState
+
+# The sweep kernels' arguments (see fastnn.sweep), then hyper, penalties, first, second.
+OPTIM_SIGNATURE = (
+    "void(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], int64, boolean, uint64[::1], "
+    "int64, int64, float64[:, ::1], int64[::1], int64[::1], float64[:, :, ::1], int64, int64, int64[::1], "
+    "float64[::1], float64[:, ::1], float64[:, ::1], float64[:, ::1])"
+)
+
+
+def vectorised(spec, options):
+    """Whether ``GeneratedBlocks`` trains these configurations."""
+    return sweepgen.supports(spec) and not options.has_dropout
+
+
+def load(spec, options):
+    """Compile (or load) the kernel a group with ``options`` will use, before timing."""
+    if vectorised(spec, options):
+        name = sweepgen.optim_name(options.optimizer.kernel_variant)
+        return kernel_cache.load(sweepgen.cached_source(spec), name, OPTIM_SIGNATURE)
+    return generic_kernel("train_general")
+
+
+def blocks(spec, options, seeds):
+    """The sweep-kernel callable for a group of len(seeds) configurations."""
+    if vectorised(spec, options):
+        return GeneratedBlocks(spec, options, len(seeds))
+    return GeneralBlocks(spec, options, seeds)
+
+
+class GeneratedBlocks:
+    """The generated OPTIM sweep kernel, with each configuration's optimizer states."""
+
+    def __init__(self, spec, options, n_configs):
+        self.kernel = load(spec, options)
+        self.hyper = options.hyper()
+        self.penalties = options.parameter_penalties(spec)
+        self.first = np.zeros((spec.n_params, n_configs), dtype=np.float64)
+        self.second = np.zeros((spec.n_params, n_configs), dtype=np.float64)
+
+    def __call__(self, *args):
+        self.kernel(*args, self.hyper, self.penalties, self.first, self.second)
 
 
 class GeneralBlocks:

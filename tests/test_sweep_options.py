@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import datasets
+from fastnn import datasets, sweep_options
 
 from strategies import assert_bits_equal
 
@@ -49,6 +49,9 @@ def test_every_configuration_equals_its_fit(grid):
         assert_bits_equal(r.params_of(k, 2), short.params, f"config {k} checkpoint 2")
     best = r.best(3)
     assert {"optimizer", "l1", "l2", "dropout"} <= set(best.dtype.names)
+    # both paths ran: vectorised (no dropout) and one configuration at a time (dropout)
+    paths = {sweep_options.vectorised(g.spec, g.options) for g in r.groups if not g.options.is_plain}
+    assert paths == {True, False}
 
 
 def test_threads_and_blocks_change_nothing(grid):

@@ -18,6 +18,7 @@ machine code beside them, so a network shape compiles once per machine.
 """
 from __future__ import annotations
 
+from . import optim as optim_kernels
 from .compiler import sources_digest
 from ..spec import (
     BINARY_CROSS_ENTROPY,
@@ -53,7 +54,8 @@ SIGNATURE = (
 # Function names in a generated module: per-sample SGD, and mini-/full-batch SGD.
 SGD, BATCH = "train_sgd", "train_batch"
 # ... and any batch size with an optimizer and L1/L2 (no dropout): generic.train_general's
-# contract without its ``layout`` and ``rates``.
+# contract without its ``layout`` and ``rates``, one function per optimizer variant
+# (fastnn.optim's kernel_variant): ``optim_name(variant)``.
 OPTIM = "train_optim"
 OPTIM_SIGNATURE = (
     "int64(float64[::1], float64[:, ::1], float64[:, ::1], float64, int64, int64, boolean, float64[::1], "
@@ -69,7 +71,8 @@ import numpy as np
 from numba import njit
 
 from fastnn.kernels.generic import sigmoid
-from fastnn.kernels.optim import apply, bias_corrections, penalized, step_rate
+from fastnn.kernels.optim import (adagrad_step, adam_step, bias_corrections, momentum_step, nesterov_step, penalized,
+                                  rmsprop_step, sgd_step, step_rate)
 from fastnn.kernels.rng import shuffle_order
 '''
 
@@ -118,10 +121,16 @@ def source(spec: Spec):
         out = _Emitter()
         _function(_Scalar(spec, out), fused, out)
         text += _FUNCTION.format(name=name, what=what) + "\n".join(out.lines) + "\n"
-    out = _Emitter()
-    _function(_Scalar(spec, out, optimizer=True), False, out)
-    text += _OPTIM_FUNCTION.format(name=OPTIM) + "\n".join(out.lines) + "\n"
+    for variant in optim_kernels.CALLS:
+        out = _Emitter()
+        _function(_Scalar(spec, out, optimizer=variant), False, out)
+        text += _OPTIM_FUNCTION.format(name=optim_name(variant)) + "\n".join(out.lines) + "\n"
     return text
+
+
+def optim_name(variant):
+    """The function of a generated module that trains with this optimizer variant."""
+    return f"{OPTIM}_{variant}"
 
 
 def _function(style, fused, out):
@@ -278,11 +287,12 @@ class _Scalar:
     batches and samples. ``params`` holds each epoch's starting point (the fallback when
     the epoch diverges) while the locals train."""
 
-    def __init__(self, spec: Spec, out, optimizer=False):
+    def __init__(self, spec: Spec, out, optimizer=None):
         self.spec, self.out = spec, out
-        # optimizer: the OPTIM kernel, whose batch ends in kernels.optim's update of each
-        # parameter, with its optimizer states in locals m_<name>, v_<name> and its
-        # penalties (the columns of ``penalties``) in the row of its layer.
+        # optimizer: None, or the variant (kernels.optim.CALLS) of an OPTIM kernel, whose
+        # batch ends in that optimizer's update of each parameter, with its optimizer
+        # states in locals m_<name>, v_<name> and its penalties (the columns of
+        # ``penalties``) in the row of its layer.
         self.optimizer = optimizer
         self.names, self.offsets, self.penalty = [], [], []
         sizes = spec.sizes
@@ -323,6 +333,8 @@ class _Scalar:
                          f"penalties[{l}, 2], penalties[{l}, 3]")
             self.out("t = clock[0]")
             self.out("seen = clock[1]")
+            for line in optim_kernels.settings_lines(self.optimizer):
+                self.out(line)
 
     def epoch_start(self):
         """The arrays hold the epoch's starting point (what a diverging epoch returns to)."""
@@ -349,7 +361,7 @@ class _Scalar:
         self.out("fix1, fix2 = bias_corrections(hyper, t)")
         for name, (l1, l2) in zip(self.names, self.penalty):
             self.out(f"g = penalized(g{name} / m, {name}, {l1}, {l2})")
-            self.out(f"{name}, m_{name}, v_{name} = apply(hyper, {name}, g, m_{name}, v_{name}, lr_t, fix1, fix2)")
+            self.out(optim_kernels.update_line(self.optimizer, name, "g", f"m_{name}", f"v_{name}"))
         self.out("t += 1")
         self.out("seen += m")
 

@@ -53,30 +53,98 @@ def penalized(g, p, l1, l2):
     return g
 
 
+# One function per update rule (nnfs's, see fastnn.optim): the generated kernels call the
+# one their optimizer needs (a lane loop without branches vectorises), the generic
+# kernels go through ``apply``. Each returns the new parameter and its new states.
+
+
+@njit(**_INLINE)
+def sgd_step(p, g, lr_t):
+    return p + -lr_t * g
+
+
+@njit(**_INLINE)
+def momentum_step(p, g, u, lr_t, momentum):
+    u = momentum * u - lr_t * g
+    return p + u, u
+
+
+@njit(**_INLINE)
+def nesterov_step(p, g, u, lr_t, momentum):
+    u = momentum * u - lr_t * g
+    return p + (momentum * u - lr_t * g), u
+
+
+@njit(**_INLINE)
+def adagrad_step(p, g, cache, lr_t, epsilon):
+    cache = cache + g * g
+    return p + -lr_t * g / (np.sqrt(cache) + epsilon), cache
+
+
+@njit(**_INLINE)
+def rmsprop_step(p, g, cache, lr_t, epsilon, rho):
+    cache = rho * cache + (1.0 - rho) * (g * g)
+    return p + -lr_t * g / (np.sqrt(cache) + epsilon), cache
+
+
+@njit(**_INLINE)
+def adam_step(p, g, m, v, lr_t, epsilon, beta1, beta2, fix1, fix2):
+    m = beta1 * m + (1.0 - beta1) * g
+    v = beta2 * v + (1.0 - beta2) * (g * g)
+    m_hat = m / fix1
+    v_hat = v / fix2
+    return p + -lr_t * m_hat / (np.sqrt(v_hat) + epsilon), m, v
+
+
 @njit(**_INLINE)
 def apply(hyper, p, g, first, second, lr_t, fix1, fix2):
-    """One optimizer step of one parameter p with gradient g; returns the new
-    (p, first, second): first is the momentum u or Adam's m, second the cache or v."""
+    """One optimizer step of one parameter p with gradient g, by ``hyper``'s code;
+    returns the new (p, first, second): first is the momentum u or Adam's m, second the
+    cache or v."""
     code = hyper[H_CODE]
     if code == ADAM_CODE:
-        first = hyper[H_BETA1] * first + (1.0 - hyper[H_BETA1]) * g
-        second = hyper[H_BETA2] * second + (1.0 - hyper[H_BETA2]) * (g * g)
-        m_hat = first / fix1
-        v_hat = second / fix2
-        return p + -lr_t * m_hat / (np.sqrt(v_hat) + hyper[H_EPSILON]), first, second
+        return adam_step(p, g, first, second, lr_t, hyper[H_EPSILON], hyper[H_BETA1], hyper[H_BETA2], fix1, fix2)
     if code == RMSPROP_CODE:
-        second = hyper[H_RHO] * second + (1.0 - hyper[H_RHO]) * (g * g)
-        return p + -lr_t * g / (np.sqrt(second) + hyper[H_EPSILON]), first, second
+        p, second = rmsprop_step(p, g, second, lr_t, hyper[H_EPSILON], hyper[H_RHO])
+        return p, first, second
     if code == ADAGRAD_CODE:
-        second = second + g * g
-        return p + -lr_t * g / (np.sqrt(second) + hyper[H_EPSILON]), first, second
+        p, second = adagrad_step(p, g, second, lr_t, hyper[H_EPSILON])
+        return p, first, second
     momentum = hyper[H_MOMENTUM]
     if momentum == 0.0:
-        return p + -lr_t * g, first, second
-    first = momentum * first - lr_t * g
+        return sgd_step(p, g, lr_t), first, second
     if hyper[H_NESTEROV] != 0.0:
-        return p + (momentum * first - lr_t * g), first, second
-    return p + first, first, second
+        p, first = nesterov_step(p, g, first, lr_t, momentum)
+        return p, first, second
+    p, first = momentum_step(p, g, first, lr_t, momentum)
+    return p, first, second
+
+
+# How generated code calls the rule of each optimizer variant (fastnn.optim's
+# ``kernel_variant``): the expression assigned, from names p (parameter), g (gradient),
+# m, v (its states), lr_t, fix1, fix2 and the settings loaded from hyper into locals.
+SETTINGS = {"momentum": H_MOMENTUM, "epsilon": H_EPSILON, "rho": H_RHO, "beta1": H_BETA1, "beta2": H_BETA2}
+CALLS = {
+    "sgd": ("{p}", "sgd_step({p}, {g}, lr_t)"),
+    "momentum": ("{p}, {m}", "momentum_step({p}, {g}, {m}, lr_t, momentum)"),
+    "nesterov": ("{p}, {m}", "nesterov_step({p}, {g}, {m}, lr_t, momentum)"),
+    "adagrad": ("{p}, {v}", "adagrad_step({p}, {g}, {v}, lr_t, epsilon)"),
+    "rmsprop": ("{p}, {v}", "rmsprop_step({p}, {g}, {v}, lr_t, epsilon, rho)"),
+    "adam": ("{p}, {m}, {v}", "adam_step({p}, {g}, {m}, {v}, lr_t, epsilon, beta1, beta2, fix1, fix2)"),
+}
+
+
+def update_line(variant, p, g, m, v):
+    """The generated-code line of one parameter's update for an optimizer variant."""
+    targets, call = CALLS[variant]
+    names = dict(p=p, g=g, m=m, v=v)
+    return f"{targets.format(**names)} = {call.format(**names)}"
+
+
+def settings_lines(variant):
+    """Generated-code lines loading the settings the variant's rule reads from ``hyper``."""
+    call = CALLS[variant][1]
+    return [f"{name} = hyper[{slot}]" for name, slot in SETTINGS.items() if name in call]
 
 
 @njit(**_INLINE)

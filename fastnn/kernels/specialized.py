@@ -39,9 +39,10 @@ def train_kernel(spec, batched):
     return cache.load(_source(spec), name, codegen.SIGNATURE, slp=False)
 
 
-def optim_kernel(spec):
-    """Compiled unrolled kernel for training with an optimizer and L1/L2 (no dropout),
-    or None (use generic.train_general). Signature: ``codegen.OPTIM_SIGNATURE``."""
+def optim_kernel(spec, variant):
+    """Compiled unrolled kernel for training with an optimizer of this variant
+    (``fastnn.optim``'s ``kernel_variant``) and L1/L2 (no dropout), or None (use
+    generic.train_general). Signature: ``codegen.OPTIM_SIGNATURE``."""
     if kind(spec) != "unrolled":
         return None
-    return cache.load(_source(spec), codegen.OPTIM, codegen.OPTIM_SIGNATURE, slp=False)
+    return cache.load(_source(spec), codegen.optim_name(variant), codegen.OPTIM_SIGNATURE, slp=False)

@@ -24,11 +24,13 @@ them, and LLVM's spills cost 12-14 stores per 4 lanes, as many as the lane loops
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from ..spec import Spec
 from .codegen import GENERATOR_VERSION, _Emitter, _Scalar
 from .codegen import supports as codegen_supports
+from . import optim as optim_kernels
 from .compiler import sources_digest
 
 # Networks up to this many parameters (and small enough for kernels.codegen) get a
@@ -54,6 +56,8 @@ import numpy as np
 from numba import njit
 
 from fastnn.kernels.generic import sigmoid
+from fastnn.kernels.optim import (adagrad_step, adam_step, bias_corrections, momentum_step, nesterov_step, penalized,
+                                  rmsprop_step, sgd_step, step_rate)
 from fastnn.kernels.rng import shuffle_order
 from fastnn.kernels.sweep_generic import _end_epoch
 '''
@@ -66,10 +70,31 @@ def {name}(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
     batch_size and shuffle that kernel_name maps to this function (it ignores others)."""
 '''
 
+_OPTIM_FUNCTION = '''
+
+@njit(cache=CACHE, nogil=True, error_model="numpy")
+def {name}(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged, ckpt_epochs, ckpt, k0, k1,
+           layout, hyper, penalties, first, second):
+    """Sweep kernel for {what}: the contract of fastnn.kernels.sweep_generic.train, and
+    every lane steps with the optimizer ``hyper`` (fastnn.optim), the L1/L2 factors of
+    each parameter ``penalties`` (n_params, 2), and its optimizer states in ``first``
+    and ``second`` (n_params, K), in/out like P. Step t of epoch e is e * (batches per
+    epoch) + the batch's index: every configuration starts at epoch 0."""
+'''
+
 # One function per training mode, so that a sweep compiles only the modes it uses (one
 # mode compiles in about half the time of all three in one function: 2.8 s against 5.6 s
 # for 2-2-1, 4.7 s against 11.8 s for 2-4-4-1).
 SEQUENTIAL, SHUFFLED, BATCHES = "train_sequential", "train_shuffled", "train_batches"
+# Any batch size and shuffling, with an optimizer and L1/L2 (no dropout): the batch path,
+# whose update is kernels.optim's; one function per optimizer variant (optim_name).
+OPTIM = "train_optim"
+
+
+def optim_name(variant):
+    """The function of ``source(spec)`` that sweeps with this optimizer variant
+    (fastnn.optim's kernel_variant)."""
+    return f"{OPTIM}_{variant}"
 
 
 def kernel_name(batch_size, shuffle):
@@ -142,6 +167,12 @@ _ASSIGNED = re.compile(r"^\s*(\w+) = ")
 _NAME = re.compile(r"[A-Za-z_]\w*")
 
 
+@functools.lru_cache(maxsize=64)
+def cached_source(spec: Spec):
+    """``source(spec)``, generated once per process."""
+    return source(spec)
+
+
 def supports(spec: Spec):
     """Whether spec gets a generated sweep kernel (else sweep_generic's)."""
     return codegen_supports(spec) and spec.n_params <= MAX_PARAMS
@@ -202,8 +233,8 @@ def _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross):
 
 
 def source(spec: Spec):
-    """Module source defining the SEQUENTIAL, SHUFFLED and BATCHES kernels (``CACHE`` must
-    be defined first)."""
+    """Module source defining the SEQUENTIAL, SHUFFLED, BATCHES and OPTIM kernels
+    (``CACHE`` must be defined first)."""
     n_params = spec.n_params
     rate, loss = 2 * n_params, 2 * n_params + 1
     first_cross = 2 * n_params + 2
@@ -213,16 +244,61 @@ def source(spec: Spec):
         (SEQUENTIAL, "per-sample SGD in the data's order", True, None),
         (SHUFFLED, "per-sample SGD, shuffled every epoch", True, "order[c, t]"),
         (BATCHES, "mini-batches", False, "order[c, t]"),
-    )
+    ) + tuple((optim_name(variant), f"any batch size with {variant} and L1/L2", False, "order[c, t]")
+              for variant in optim_kernels.CALLS)
     for name, what, fused, index in modes:
+        variant = name[len(OPTIM) + 1:] if name.startswith(OPTIM) else None
         loops, n_cross = _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross)
-        fields = dict(rows=first_cross + n_cross, lanes=LANES, n_params=n_params, rate=rate, loss=loss)
+        # OPTIM: rows [moments, moments + NP) and [moments + NP, moments + 2 NP) hold the
+        # optimizer states, after the crossing rows
+        moments = first_cross + n_cross
+        fields = dict(rows=moments + (2 * n_params if variant else 0), lanes=LANES, n_params=n_params,
+                      rate=rate, loss=loss)
         out = _Emitter()
         out.depth = 1
         for line in _SETUP.format(**fields).splitlines():
             out(line)
+        if variant:
+            # each lane's optimizer states, loaded with P before the epoch loop (and stored
+            # back after it); a diverged lane's P is restored by _end_epoch, and it trains
+            # no further, so its states no longer matter
+            load = _Emitter()
+            load.depth = 2  # inside "for b0"
+            load(f"for q in range({n_params}):")
+            load(f"    for c in range({LANES}):")
+            load("        k = b0 + min(c, lanes - 1)")
+            load(f"        work[{moments} + q, c] = first[q, k]")
+            load(f"        work[{moments + n_params} + q, c] = second[q, k]")
+            load("nb = (n + batch_size - 1) // batch_size")
+            for line in optim_kernels.settings_lines(variant):
+                load(line)
+            at = next(i for i, line in enumerate(out.lines) if line.strip().startswith("for e in range("))
+            out.lines[at:at] = load.lines
         out.depth += 2  # inside "for b0" and "for e"
-        if name == BATCHES:
+        if variant:
+            out("for first_row in range(0, n, batch_size):")
+            out.indent()
+            out("stop = min(first_row + batch_size, n)")
+            out(f"for q in range({n_params}, {2 * n_params}):")
+            out(f"    for c in range({LANES}):")
+            out("        work[q, c] = 0.0")
+            out("for t in range(first_row, stop):")
+            out.indent()
+            for line in loops:
+                out(line)
+            out.dedent()
+            out("m = stop - first_row")
+            out("step = e * nb + first_row // batch_size")
+            out("fix1, fix2 = bias_corrections(hyper, step)")
+            out(f"for q in range({n_params}):")
+            out("    l1, l2 = penalties[q, 0], penalties[q, 1]")
+            out(f"    for c in range({LANES}):")
+            out(f"        g = penalized(work[{n_params} + q, c] / m, work[q, c], l1, l2)")
+            out(f"        lr_t = step_rate(work[{rate}, c], hyper, step)")
+            out("        " + optim_kernels.update_line(variant, "work[q, c]", "g", f"work[{moments} + q, c]",
+                                                       f"work[{moments + n_params} + q, c]"))
+            out.dedent()
+        elif name == BATCHES:
             out("for first in range(0, n, batch_size):")
             out.indent()
             out("stop = min(first + batch_size, n)")
@@ -250,7 +326,15 @@ def source(spec: Spec):
         out.depth -= 2
         for line in _FINISH.format(**fields).splitlines():
             out(line)
-        text += _FUNCTION.format(name=name, what=what) + "\n".join(out.lines) + "\n"
+        if variant:
+            out.depth += 1
+            out("for c in range(lanes):")
+            out(f"    for q in range({n_params}):")
+            out(f"        first[q, b0 + c] = work[{moments} + q, c]")
+            out(f"        second[q, b0 + c] = work[{moments + n_params} + q, c]")
+            out.depth -= 1
+        template = _OPTIM_FUNCTION if variant else _FUNCTION
+        text += template.format(name=name, what=what) + "\n".join(out.lines) + "\n"
     return text
 
 
