@@ -1,5 +1,6 @@
 """fastnn: fast, reference-checked training of small dense networks."""
-from . import datasets, optim, reference
+from . import datasets, optim, reference, testing
+from .audit import AuditReport, StepError, audit
 from .errors import DivergenceError, TrainingWarning
 from .gradcheck import gradcheck, numerical_gradient
 from .io import load
@@ -12,6 +13,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
+    "AuditReport",
+    "audit",
     "SGD",
     "AdaGrad",
     "Adam",
@@ -28,5 +31,7 @@ __all__ = [
     "reference",
     "sweep",
     "SweepResult",
+    "StepError",
+    "testing",
     "TrainingWarning",
 ]
