@@ -394,7 +394,10 @@ def test_sweep_memory():
     # allocated before the first loop (once per kernel call, i.e. per block of configurations).
     assert sweepgen.supports(spec)
     functions = sweepgen.source(spec).split("\ndef ")[1:]
-    assert [f.split("(")[0] for f in functions] == [sweepgen.SEQUENTIAL, sweepgen.SHUFFLED, sweepgen.BATCHES]
+    from fastnn.kernels import optim as optim_kernels
+
+    assert [f.split("(")[0] for f in functions] == [sweepgen.SEQUENTIAL, sweepgen.SHUFFLED, sweepgen.BATCHES] + [
+        sweepgen.optim_name(variant) for variant in optim_kernels.CALLS]
     for function in functions:
         lines = function.splitlines()
         first_loop = next(i for i, line in enumerate(lines) if line.lstrip().startswith("for "))

@@ -255,7 +255,7 @@ class Network:
                 kernel = specialized.optim_kernel(self.spec, options.optimizer.kernel_variant)
             if kernel is not None:
                 diverged = kernel(self._params, X, Y, lr, epochs, batch_size, shuffle, history, options.hyper(),
-                                  options.penalty_rows(), run.first, run.second, clock, rng)
+                                  options.parameter_penalties(self.spec), run.first, run.second, clock, rng)
             else:
                 diverged = generic_kernel("train_general")(
                     self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, history, options.hyper(),

@@ -110,7 +110,8 @@ _OPTIM_FUNCTION = '''
 @njit(cache=CACHE, nogil=True, error_model="numpy")
 def {name}(params, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, first, second, clock, rng):
     """Any batch size with an optimizer and L1/L2: the contract of
-    fastnn.kernels.generic.train_general (no dropout), specialised to one network."""
+    fastnn.kernels.generic.train_general (no dropout; penalties: the L1 and L2 factor of
+    every parameter, (n_params, 2)), specialised to one network."""
 '''
 
 
@@ -291,8 +292,8 @@ class _Scalar:
         self.spec, self.out = spec, out
         # optimizer: None, or the variant (kernels.optim.CALLS) of an OPTIM kernel, whose
         # batch ends in that optimizer's update of each parameter, with its optimizer
-        # states in locals m_<name>, v_<name> and its penalties (the columns of
-        # ``penalties``) in the row of its layer.
+        # states in locals m_<name>, v_<name> and its L1/L2 factors in l1_<name>, l2_<name>
+        # (the row of ``penalties`` (n_params, 2) at its offset).
         self.optimizer = optimizer
         self.names, self.offsets, self.penalty = [], [], []
         sizes = spec.sizes
@@ -301,12 +302,12 @@ class _Scalar:
                 for j in range(sizes[l + 1]):
                     self.names.append(self.w(l, i, j))
                     self.offsets.append(spec.weight_offset(l) + i * sizes[l + 1] + j)
-                    self.penalty.append((f"l1w{l}", f"l2w{l}"))
+                    self.penalty.append((f"l1_{self.names[-1]}", f"l2_{self.names[-1]}"))
             if spec.bias:
                 for j in range(sizes[l + 1]):
                     self.names.append(self.b(l, j))
                     self.offsets.append(spec.bias_offset(l) + j)
-                    self.penalty.append((f"l1b{l}", f"l2b{l}"))
+                    self.penalty.append((f"l1_{self.names[-1]}", f"l2_{self.names[-1]}"))
 
     @staticmethod
     def w(l, i, j):
@@ -328,10 +329,9 @@ class _Scalar:
             for name, off in zip(self.names, self.offsets):
                 self.out(f"m_{name} = first[{off}]")
                 self.out(f"v_{name} = second[{off}]")
-            for l in range(self.spec.n_layers):
-                self.out(f"l1w{l}, l2w{l}, l1b{l}, l2b{l} = penalties[{l}, 0], penalties[{l}, 1], "
-                         f"penalties[{l}, 2], penalties[{l}, 3]")
-            self.out("t = clock[0]")
+            for (l1, l2), off in zip(self.penalty, self.offsets):
+                self.out(f"{l1}, {l2} = penalties[{off}, 0], penalties[{off}, 1]")
+            self.out("step = clock[0]")
             self.out("seen = clock[1]")
             for line in optim_kernels.settings_lines(self.optimizer):
                 self.out(line)
@@ -344,7 +344,7 @@ class _Scalar:
             for name, off in zip(self.names, self.offsets):
                 self.out(f"first[{off}] = m_{name}")
                 self.out(f"second[{off}] = v_{name}")
-            self.out("clock[0] = t")
+            self.out("clock[0] = step")
             self.out("clock[1] = seen")
             self.out("rng[0] = state")
 
@@ -357,12 +357,12 @@ class _Scalar:
             for name in self.names:
                 self.out(f"{name} -= lr * (g{name} / m)")
             return
-        self.out("lr_t = step_rate(lr, hyper, t)")
-        self.out("fix1, fix2 = bias_corrections(hyper, t)")
+        self.out("lr_t = step_rate(lr, hyper, step)")
+        self.out("fix1, fix2 = bias_corrections(hyper, step)")
         for name, (l1, l2) in zip(self.names, self.penalty):
             self.out(f"g = penalized(g{name} / m, {name}, {l1}, {l2})")
             self.out(optim_kernels.update_line(self.optimizer, name, "g", f"m_{name}", f"v_{name}"))
-        self.out("t += 1")
+        self.out("step += 1")
         self.out("seen += m")
 
     def stop_if_diverged(self):

@@ -43,6 +43,6 @@ def optim_kernel(spec, variant):
     """Compiled unrolled kernel for training with an optimizer of this variant
     (``fastnn.optim``'s ``kernel_variant``) and L1/L2 (no dropout), or None (use
     generic.train_general). Signature: ``codegen.OPTIM_SIGNATURE``."""
-    if kind(spec) != "unrolled":
+    if kind(spec) is None:
         return None
     return cache.load(_source(spec), codegen.optim_name(variant), codegen.OPTIM_SIGNATURE, slp=False)
