@@ -52,10 +52,34 @@ def _names(text):
 
 
 PLOT_FORMATS = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
-DATA_SETS = ("quadratic", "gender", "xor", "spiral", "vertical")
+# scikit-learn's bundled data sets (need scikit-learn): inputs standardised; diabetes has a
+# numeric target, the others class labels
+SKLEARN_SETS = tuple(datasets.SKLEARN_SETS)
+DATA_SETS = ("quadratic", "gender", "xor", "spiral", "vertical", *SKLEARN_SETS)
 CLASSIFICATION_SETS = ("spiral", "vertical")  # y: int64 class labels 0..--classes - 1
 CCE = "categorical_cross_entropy"
 REGRESSION_DEFAULTS = dict(sizes="2,2,1", activation="relu", loss="squared_error")
+
+
+def _set_shape(args):
+    """(inputs, classes) of a named data set: classes is None for a numeric target;
+    (None, None) for a CSV file."""
+    if args.data in CLASSIFICATION_SETS:
+        return 2, args.classes
+    if args.data in SKLEARN_SETS:
+        _, inputs, classes = datasets.SKLEARN_SETS[args.data]
+        return inputs, classes
+    if args.data in DATA_SETS:
+        return 2, None
+    return None, None
+
+
+def _require_sklearn(name):
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise SystemExit(f"fastnn: --data {name} is one of scikit-learn's bundled data sets, and scikit-learn is "
+                         "not installed: pip install 'fastnn[sklearn]' (or scikit-learn), or give a CSV file") from None
 
 
 def _classifier_activation(sizes_text):
@@ -67,17 +91,24 @@ def _setup(args):
     """(sizes, activation, loss) as text: the options given, the rest from the data set.
 
     spiral and vertical (class labels) default to a softmax output of --classes units
-    and categorical cross-entropy, unless the options given ask for another output (then
-    the regression defaults fill in, with a note that the labels are fitted as numbers);
-    every other data set defaults to 2,2,1 / relu / squared_error.
+    and categorical cross-entropy, and so do iris, wine, breast_cancer and digits (with
+    their own numbers of inputs and classes: 4,16,3 for iris), unless the options given
+    ask for another output (then the regression defaults fill in, with a note that the
+    labels are fitted as numbers); diabetes defaults to 10,16,1 / relu / squared_error,
+    every other data set to 2,2,1 / relu / squared_error.
     """
     given = dict(sizes=args.sizes, activation=args.activation, loss=args.loss)
-    if args.data not in CLASSIFICATION_SETS:
-        return tuple(REGRESSION_DEFAULTS[k] if v is None else v for k, v in given.items())
-    classes = args.classes
+    if args.data in SKLEARN_SETS:
+        _require_sklearn(args.data)
+    inputs, classes = _set_shape(args)
+    regression = dict(REGRESSION_DEFAULTS)
+    if args.data in SKLEARN_SETS:
+        regression["sizes"] = f"{inputs},16,1"
+    if classes is None:
+        return tuple(regression[k] if v is None else v for k, v in given.items())
     if classes < 1:
         raise SystemExit(f"fastnn: --classes must be at least 1, got {classes}")
-    sizes = given["sizes"] if given["sizes"] is not None else f"2,16,{classes}"
+    sizes = given["sizes"] if given["sizes"] is not None else f"{inputs},16,{classes}"
     classifier = dict(sizes=sizes, activation=_classifier_activation(sizes), loss=CCE)
     wants_softmax = given["activation"] is None or given["activation"].split(",")[-1] == "softmax"
     if given["loss"] == CCE or (given["loss"] is None and wants_softmax):
@@ -85,11 +116,11 @@ def _setup(args):
         if chosen:
             print(f"{args.data} is a classification set ({classes} classes): {' '.join(chosen)}")
         return tuple(classifier[k] if v is None else v for k, v in given.items())
-    setup = tuple(REGRESSION_DEFAULTS[k] if v is None else v for k, v in given.items())
+    setup = tuple(regression[k] if v is None else v for k, v in given.items())
     labels = f"0..{classes - 1}" if classes > 1 else "0"
     print(f"fastnn sweep: note: {args.data}'s targets are class labels ({labels}), fitted as numbers by "
           f"--loss {setup[2]} with a {setup[1].split(',')[-1]} output; to classify, pass "
-          f"--sizes 2,16,{classes} --activation relu,softmax --loss {CCE} (or leave out --sizes, "
+          f"--sizes {inputs},16,{classes} --activation relu,softmax --loss {CCE} (or leave out --sizes, "
           "--activation and --loss)", file=sys.stderr)
     return setup
 
@@ -130,6 +161,10 @@ def _data(args, loss=None):
         return (*datasets.xor(), None)
     if name in CLASSIFICATION_SETS:  # y: int64 labels (n,), as the data set gives them
         return (*getattr(datasets, name)(args.samples or 100, args.classes, seed=args.data_seed), None)
+    if name in SKLEARN_SETS:
+        _require_sklearn(name)
+        X, y, names = datasets.sklearn_set(name, names=True)
+        return X, y, (None if names is None else (name, len(names), names))
     if not os.path.exists(name):
         if os.path.splitext(name)[1] or "/" in name or os.sep in name or (os.altsep and os.altsep in name):
             raise SystemExit(f"fastnn: --data {name!r}: no such file")
@@ -234,10 +269,12 @@ def sweep_command(args):
     seeds = parse(_ints, args.seeds, "--seeds")
     batch_size = parse(_ints, args.batch_size, "--batch-size")
     shuffle = args.shuffle
-    if shuffle is None:  # class-sorted data sets are shuffled unless --no-shuffle says otherwise
-        shuffle = args.data in CLASSIFICATION_SETS
-        if shuffle:
+    if shuffle is None:  # classification data sets are shuffled unless --no-shuffle says otherwise
+        shuffle = args.data in DATA_SETS and _set_shape(args)[1] is not None
+        if shuffle and np.all(np.diff(np.ravel(y)) >= 0):
             print(f"{args.data} lists its samples class by class: shuffled every epoch (--no-shuffle to keep the order)")
+        elif shuffle:
+            print(f"{args.data} is a classification set: shuffled every epoch (--no-shuffle to keep the order)")
     try:
         result = sweep(
             sizes, X, y, lr=lr, seeds=seeds, hidden=hidden,
@@ -301,22 +338,26 @@ def build_parser():
     p.set_defaults(func=demo)
     p = sub.add_parser("sweep", help="train a grid of lr x seeds x hidden x batch size; print the best")
     p.add_argument("--sizes", help="layer widths, e.g. 2,16,1 (default: from the data set: 2,16,C for "
-                                   "spiral and vertical, C = --classes; else 2,2,1)")
+                                   "spiral and vertical, C = --classes; D,16,C for iris, wine, breast_cancer "
+                                   "and digits (D inputs, C classes: 4,16,3 for iris); 10,16,1 for diabetes; "
+                                   "else 2,2,1)")
     p.add_argument("--activation", help="one name, or one per layer: relu,relu,linear (default: from the data "
-                                        "set: relu on hidden layers and a softmax output for spiral and "
-                                        "vertical; else relu)")
-    p.add_argument("--loss", help="default: from the data set: categorical_cross_entropy for spiral and "
-                                  "vertical, else squared_error")
+                                        "set: relu on hidden layers and a softmax output for the classification "
+                                        "sets; else relu)")
+    p.add_argument("--loss", help="default: from the data set: categorical_cross_entropy for the classification "
+                                  "sets (spiral, vertical, iris, wine, breast_cancer, digits), else squared_error")
     p.add_argument("--init", default="he")
     p.add_argument("--data", default="quadratic",
-                   help="quadratic, gender, xor, spiral, vertical (classification sets: y is class labels), "
-                        "or a CSV file with a header row")
+                   help="quadratic, gender, xor, spiral, vertical (classification sets: y is class labels); "
+                        "scikit-learn's bundled iris, wine, breast_cancer, digits (classification) and diabetes "
+                        "(regression), inputs standardised (needs scikit-learn); or a CSV file with a header row")
     p.add_argument("--inputs", help="CSV input columns (default: all but the targets)")
     p.add_argument("--targets", help="CSV target columns (default: the last column); with --loss "
                                      "categorical_cross_entropy one column of class labels: integers 0..C-1, "
                                      "or names (numbered in sorted order)")
     p.add_argument("--samples", type=int, help="samples (per class) for generated data sets")
-    p.add_argument("--classes", type=int, default=3, help="classes of spiral and vertical (default 3)")
+    p.add_argument("--classes", type=int, default=3, help="classes of spiral and vertical (default 3; the "
+                                                                 "scikit-learn sets have their own)")
     p.add_argument("--data-seed", type=int, default=0)
     p.add_argument("--lr", default="1e-4:1e-1:16", help="list a,b,c or log range start:stop:count")
     p.add_argument("--seeds", default="0:4", help="list a,b,c or range start:stop")

@@ -2,6 +2,8 @@
 
 Each returns ``(X, y)``: ``X`` float64 (n, n_inputs); ``y`` float64 (n, n_outputs) for
 regression/binary targets, or int64 (n,) class labels for the classification sets.
+``sklearn_set`` gives scikit-learn's bundled data sets (iris, wine, breast_cancer, digits,
+diabetes) the same way, inputs standardised; it needs scikit-learn.
 """
 from __future__ import annotations
 
@@ -75,3 +77,43 @@ def vertical(samples=100, classes=3, seed=None):
         )
         y[rows] = c
     return X, y
+
+
+# scikit-learn's bundled data sets (shipped with it, no download): name -> (loader,
+# inputs, classes or None for a numeric target)
+SKLEARN_SETS = {
+    "iris": ("load_iris", 4, 3),
+    "wine": ("load_wine", 13, 3),
+    "breast_cancer": ("load_breast_cancer", 30, 2),
+    "digits": ("load_digits", 64, 10),
+    "diabetes": ("load_diabetes", 10, None),
+}
+
+
+def sklearn_set(name, names=False):
+    """One of scikit-learn's bundled data sets: ``iris``, ``wine``, ``breast_cancer``,
+    ``digits`` (y: int64 class labels (n,), in the data set's order) or ``diabetes`` (y:
+    float64 (n, 1), the disease progression score, 25..346, as given). X: float64 (n,
+    inputs), every column standardised to mean 0 and standard deviation 1 (constant
+    columns, such as digits' always-blank pixels, become 0). With ``names=True``, also the
+    class names (a list of str; None for diabetes). Needs scikit-learn (ImportError saying
+    so otherwise)."""
+    if name not in SKLEARN_SETS:
+        raise ValueError(f"unknown scikit-learn data set {name!r}; valid: {', '.join(SKLEARN_SETS)}")
+    loader, _, classes = SKLEARN_SETS[name]
+    try:
+        from sklearn import datasets as sk_datasets
+    except ImportError:
+        raise ImportError(f"the {name} data set comes with scikit-learn, which is not installed: "
+                          "pip install 'fastnn[sklearn]' (or scikit-learn)") from None
+    bunch = getattr(sk_datasets, loader)()
+    X = np.asarray(bunch.data, dtype=np.float64)
+    std = X.std(axis=0)
+    X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    if classes is None:
+        y = np.asarray(bunch.target, dtype=np.float64).reshape(-1, 1)
+        labels = None
+    else:
+        y = np.asarray(bunch.target, dtype=np.int64)
+        labels = [str(v) for v in bunch.target_names]
+    return (X, y, labels) if names else (X, y)

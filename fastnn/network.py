@@ -1,6 +1,8 @@
 """Network: the thin public API over the kernels (or the reference, on request)."""
 from __future__ import annotations
 
+import html
+
 import numpy as np
 
 from . import advice, reference
@@ -115,13 +117,43 @@ class Network:
             self.spec.sizes, list(self.spec.activations), self.spec.loss, self.spec.bias, self._params, self.seed
         )
 
+    def __setstate__(self, state):
+        # Unpickled arrays can be read-only (joblib memory-maps them, as scikit-learn's
+        # parallel searches do); training writes params and the optimizer state in place.
+        for key in ("_params", "_layout", "_dims"):
+            if key in state and not state[key].flags.writeable:
+                state[key] = np.array(state[key])
+        run = state.get("_run")
+        if run is not None and not (run.first.flags.writeable and run.second.flags.writeable):
+            run.first, run.second = np.array(run.first), np.array(run.second)
+        self.__dict__.update(state)
+
     def __repr__(self):
         acts = self.spec.activations
         act = acts[0] if len(set(acts)) == 1 else list(acts)
         return (
             f"Network(sizes={list(self.spec.sizes)}, activation={act!r}, loss={self.spec.loss!r}, "
-            f"bias={self.spec.bias}, n_params={self.spec.n_params})"
+            f"bias={self.spec.bias}, init={self.init!r}, seed={self.seed}, n_params={self.spec.n_params})"
         )
+
+    def _repr_html_(self):
+        """What a notebook shows: the loss, the parameter count and how it was
+        initialised, then one row per layer (widths, activation, parameters)."""
+        sizes = self.spec.sizes
+        rows = []
+        for layer in range(self.spec.n_layers):
+            n_in, n_out = sizes[layer], sizes[layer + 1]
+            count = n_in * n_out + (n_out if self.spec.bias else 0)
+            kind = "output" if layer == self.spec.n_layers - 1 else f"hidden {layer}"
+            cells = [layer, kind, f"{n_in} \u2192 {n_out}", self.spec.activations[layer], f"{count:,}"]
+            rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        head = "".join(f"<th>{c}</th>" for c in ("layer", "", "inputs \u2192 outputs", "activation", "parameters"))
+        seed = "none (random)" if self.seed is None else self.seed
+        summary = (f"<b>Network</b> {html.escape('-'.join(map(str, sizes)))}: loss {html.escape(self.spec.loss)}, "
+                   f"{self.spec.n_params:,} parameters{'' if self.spec.bias else ' (no biases)'}, "
+                   f"init {html.escape(str(self.init))}, seed {html.escape(str(seed))}")
+        return (f"<div>{summary}<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+                "</table></div>")
 
     # ------------------------------------------------------------ evaluation
 

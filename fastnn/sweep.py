@@ -39,7 +39,7 @@ MAX_BYTES = 2 * 2**30
 # Configurations per block (blocks run in parallel): one lane block of the generated
 # sweep kernels.
 CHUNK = sweepgen.LANES
-# A sweep expected to take longer than this shows a progress bar (on a terminal only).
+# A sweep expected to take longer than this shows a progress bar (on a terminal or in a notebook only).
 PROGRESS_AFTER_S = 1.0
 
 _SIGNATURE = (
@@ -184,19 +184,51 @@ class SweepResult:
                     values += [repr(float(v)) for v in self.losses[k]]
                 writer.writerow(values)
 
-    def plot(self, path=None, highlight=5, title=None):
-        """Loss curves of every configuration (grey; stuck ones, whose loss never moved,
-        dashed red), the ``highlight`` best in colour. Returns the matplotlib Figure (a
-        notebook shows it); also writes it to ``path`` when one is given."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
+    def to_frame(self):
+        """The sweep as a pandas DataFrame (needs pandas: ``pip install fastnn[pandas]``),
+        one row per configuration, indexed by configuration number (``index``, as in
+        ``best`` and ``network(k)``): its settings (``lr``, ``seed``, ``hidden``,
+        ``hidden_0``, ..., ``batch_size``, ``optimizer``, ``l1``, ``l2``, ``dropout``),
+        ``final_loss`` (the last epoch's loss, NaN when it diverged), ``best_loss`` and
+        ``best_epoch`` (the lowest finite epoch loss and its 0-based epoch; NaN and -1
+        when there is none), ``diverged_epoch`` (-1, or the 0-based epoch it diverged in)
+        and ``stuck`` (pandas's nullable boolean: NA for files saved before it was kept).
+        The loss curves stay in ``losses``."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("SweepResult.to_frame needs pandas: pip install 'fastnn[pandas]' "
+                              "(or pandas); to_csv writes the same table without it") from None
+        names = self.configs.dtype.names
+        settings = ["lr", "seed", "hidden", *self._hidden_fields(), "batch_size",
+                    *(name for name in ("optimizer", "l1", "l2", "dropout") if name in names)]
+        data = {name: self.configs[name] for name in settings}
+        data["hidden"] = self.configs["hidden"].astype(object)
+        if "optimizer" in data:
+            data["optimizer"] = self.configs["optimizer"].astype(object)
+        finite = np.isfinite(self.losses)
+        best_epoch = np.argmin(np.where(finite, self.losses, np.inf), axis=1) if self.losses.shape[1] else \
+            np.zeros(len(self.losses), dtype=np.int64)
+        has_best = finite.any(axis=1)
+        rows = np.arange(len(self.losses))
+        data["final_loss"] = self.losses[:, -1]
+        data["best_loss"] = np.where(has_best, self.losses[rows, best_epoch], np.nan)
+        data["best_epoch"] = np.where(has_best, best_epoch, -1).astype(np.int64)
+        data["diverged_epoch"] = self.diverged_epoch.astype(np.int64)
+        if self.stuck is None:
+            data["stuck"] = pd.array([pd.NA] * len(rows), dtype="boolean")
+        else:
+            data["stuck"] = pd.array(self.stuck.astype(bool), dtype="boolean")
+        return pd.DataFrame(data, index=pd.RangeIndex(len(rows), name="index"))
 
-        fig = Figure(figsize=(9, 5.5))
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot(1, 1, 1)
+    def plot(self, path=None, ax=None, highlight=5, title=None):
+        """Loss curves of every configuration (grey; stuck ones, whose loss never moved,
+        dashed red), the ``highlight`` best in colour. Draws into the matplotlib Axes
+        ``ax`` when one is given (a subplot of your figure), else into a new Figure.
+        Returns the Figure (a notebook shows it); also writes it to ``path`` when one is
+        given."""
+        fig, ax, own = _axes(ax, (9, 5.5))
         epochs = np.arange(1, self.losses.shape[1] + 1)
-        positive = self.losses[np.isfinite(self.losses) & (self.losses > 0)]
-        log = positive.size > 0 and positive.max() / positive.min() > 100
         stuck = np.zeros(len(self.losses), dtype=bool) if self.stuck is None else self.stuck
         moving = np.flatnonzero(~stuck)
         for k in moving[:: max(1, len(moving) // 2000)]:  # at most ~2000 grey curves
@@ -212,16 +244,73 @@ class SweepResult:
             ax.plot(epochs, self.losses[k], linewidth=1.8,
                     label=f"#{rank + 1}: lr={row['lr']:.4g} seed={row['seed']} hidden={row['hidden']} "
                           f"bs={row['batch_size']} loss={row['loss']:.4g}" + (" (stuck)" if row["stuck"] else ""))
-        if log:
+        if _wide_range(self.losses):
             ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel("mean loss")
         ax.set_title(title or f"{len(self.losses)} configurations, best {highlight} highlighted")
         ax.legend(fontsize=7, loc="upper right")
-        fig.tight_layout()
-        if path is not None:
-            fig.savefig(path, dpi=110)
-        return fig
+        return _finish(fig, own, path)
+
+    def plot_lr(self, path=None, ax=None, by="hidden", epoch=None, title=None):
+        """Loss against learning rate (log scale): the final loss, or the loss after
+        ``epoch`` epochs, one line per value of the ``configs`` field ``by`` (``"hidden"``,
+        ``"optimizer"``, ``"batch_size"``, ``"l2"``, ...; a tuple of fields gives one line per
+        combination). Each point is the median over the configurations with that
+        learning rate and value (the seeds, and any other setting the grid varies), with
+        their min..max as a band; diverged configurations are left out of it and counted
+        in the legend. Draws into ``ax`` when given; returns the Figure, also written to
+        ``path`` when one is given."""
+        fields = [by] if isinstance(by, str) else list(by)
+        valid = [name for name in self.configs.dtype.names if name not in ("lr", "group")]
+        if not fields:
+            raise ValueError(f"by must name a field: one of {', '.join(valid)}")
+        for name in fields:
+            if not isinstance(name, str):
+                raise TypeError(f"by must be a field name or a tuple of them, got {type(name).__name__}")
+            if name not in valid:
+                raise ValueError(f"unknown by {name!r}; valid: {', '.join(valid)}")
+        loss = self.final_losses(epoch)
+        fig, ax, own = _axes(ax, (8, 5))
+        lr = self.configs["lr"]
+        rates = np.unique(lr)
+        keys = {}
+        for k, key in enumerate(zip(*(self.configs[name].tolist() for name in fields))):
+            keys.setdefault(key, []).append(k)
+        for key, members in keys.items():
+            members = np.asarray(members)
+            median = np.full(len(rates), np.nan)
+            low, high = median.copy(), median.copy()
+            diverged = 0
+            for i, rate in enumerate(rates):
+                values = loss[members[lr[members] == rate]]
+                finite = values[np.isfinite(values)]
+                diverged += len(values) - len(finite)
+                if len(finite):
+                    median[i], low[i], high[i] = np.median(finite), finite.min(), finite.max()
+            label = ", ".join(f"{name}={_show_value(value)}" for name, value in zip(fields, key))
+            if diverged:
+                label += f" ({diverged} diverged)"
+            (line,) = ax.plot(rates, median, marker="o", markersize=3, linewidth=1.5, label=label)
+            ax.fill_between(rates, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+        ax.set_xscale("log")
+        if _wide_range(loss):
+            ax.set_yscale("log")
+        ax.set_xlabel("learning rate")
+        epochs = self.losses.shape[1]
+        ax.set_ylabel("final loss" if epoch is None or epoch == epochs else f"loss after {epoch} epochs")
+        over = ([] if "seed" in fields else ["seeds"]) + [
+            name for name in self._varying() if name not in ("lr", "seed", *fields)
+            and not (name.startswith("hidden") and any(f.startswith("hidden") for f in fields))]
+        summary = f"median over {', '.join(over)} (band: min..max)" if over else "one configuration per point"
+        ax.set_title(title or f"{len(self.configs)} configurations: {summary}")
+        ax.legend(fontsize=7, loc="best")
+        return _finish(fig, own, path)
+
+    def _varying(self):
+        """The configs fields (settings) whose value is not the same for every configuration."""
+        return [name for name in self.configs.dtype.names
+                if name != "group" and len(np.unique(self.configs[name])) > 1]
 
     def save(self, path):
         """Write the whole result to ``path`` (.npz, no pickle; see fastnn.io); atomic."""
@@ -232,8 +321,42 @@ class SweepResult:
     def __repr__(self):
         n_div = int(self.diverged.sum())
         stuck = "stuck unknown" if self.stuck is None else f"{self.n_stuck} stuck"
+        best = ""
+        if len(self.configs):
+            top = self.best(1)[0]
+            if np.isfinite(top["loss"]):
+                best = f", best final loss {top['loss']:.4g} (index {top['index']})"
         return (f"SweepResult({len(self.configs)} configurations in {len(self.groups)} group(s), "
-                f"{self.losses.shape[1]} epochs, {n_div} diverged, {stuck}, {self.seconds:.3g} s)")
+                f"{self.losses.shape[1]} epochs, {n_div} diverged, {stuck}, {self.seconds:.3g} s{best})")
+
+    def _repr_html_(self):
+        """What a notebook shows: the sweep's size and outcome, and its best 5
+        configurations as a table (the settings that vary; the fixed ones above it)."""
+        K, epochs = self.losses.shape
+        varying = set(self._varying())
+        n_div = int(self.diverged.sum())
+        stuck = "stuck unknown" if self.stuck is None else f"{self.n_stuck} stuck"
+        head = (f"<b>SweepResult</b>: {K:,} configuration{'s' if K != 1 else ''} in {len(self.groups)} "
+                f"group{'s' if len(self.groups) != 1 else ''}, {epochs:,} epoch{'s' if epochs != 1 else ''}; "
+                f"{n_div} diverged, {stuck}; trained in {self.seconds:.3g} s "
+                f"(+{self.compile_seconds:.3g} s compiling or loading kernels)")
+        rows = self.best(5) if K else self.best(1)[:0]
+        settings = [name for name in rows.dtype.names if name not in ("index", "loss", "stuck")
+                    and not name.startswith("hidden_")]
+        shown = [name for name in settings if name in varying or name in ("lr", "seed")]
+        fixed = [f"{name}={_show_value(self.configs[name][0])}" for name in settings if name not in shown and K]
+        columns = ["rank", "index", *shown, "final loss"] + (["stuck"] if self.n_stuck else [])
+        body = []
+        for rank, row in enumerate(rows, 1):
+            cells = [rank, row["index"], *(_show_value(row[name]) for name in shown), f"{row['loss']:.6g}"]
+            if self.n_stuck:
+                cells.append("stuck" if row["stuck"] else "")
+            body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        table = ("<table><thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr></thead>"
+                 f"<tbody>{''.join(body)}</tbody></table>")
+        note = f"<br>fixed: {html.escape(', '.join(fixed))}" if fixed else ""
+        caption = f"<br>best {len(rows)} by final loss:" if K else ""
+        return f"<div>{head}{note}{caption}{table}</div>"
 
 
 def _values(value, name, convert):
@@ -265,6 +388,42 @@ def _hidden(value, depth):
             raise ValueError("hidden entries must not be empty tuples")
         return tuple(check.integer(v, "hidden", 1) for v in value)
     return (check.integer(value, "hidden", 1),) * depth
+
+
+def _axes(ax, size):
+    """(figure, axes, whether fastnn made the figure): the given Axes and its Figure, or a
+    new Figure (not pyplot's: nothing global is touched) with one Axes."""
+    if ax is not None:
+        return ax.figure, ax, False
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size)
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot(1, 1, 1), True
+
+
+def _finish(fig, own, path):
+    if own:
+        fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig
+
+
+def _wide_range(losses):
+    """True when the positive finite losses span more than a factor 100 (log scale)."""
+    positive = losses[np.isfinite(losses) & (losses > 0)]
+    return positive.size > 0 and positive.max() / positive.min() > 100
+
+
+def _show_value(value):
+    """A configs value for a label: floats as %g, the rest as text."""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):g}"
+    if isinstance(value, np.generic):
+        return str(value.item())
+    return str(value)
 
 
 def sweep(
@@ -306,6 +465,9 @@ def sweep(
     numbers; each is a grid axis. Configurations with an optimizer other than plain SGD,
     a penalty or dropout are trained one at a time by the kernel ``fit`` uses for them
     (``fastnn.sweep_options``): exact, but not yet vectorised across configurations.
+    ``progress``: show a progress bar (tqdm's when tqdm is installed, else a line of
+    fastnn's own) once the sweep is expected to take more than PROGRESS_AFTER_S, on a
+    terminal or in a notebook only; ``False`` never does.
     ``chunk``: configurations per block; ``threads``: blocks trained at once (default
     NUMBA_NUM_THREADS, i.e. all cores unless that variable says otherwise). Neither changes
     any result. Returns a SweepResult; see the module docstring for what each
@@ -515,7 +677,7 @@ def sweep(
     finally:
         if pool is not None:
             pool.shutdown()
-    bar.close()
+        bar.close()
     return SweepResult(
         configs, losses, diverged, tuple(ckpts), groups, time.perf_counter() - started, compile_seconds, stuck
     )
@@ -553,14 +715,41 @@ def _slice(per_epoch, left):
     return max(1, min(left, int(0.25 / max(per_epoch, 1e-9))))
 
 
+def _tqdm():
+    """tqdm.auto's bar class (a widget in a notebook, text elsewhere), or None when tqdm
+    is not installed."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm
+
+
+def _in_notebook(bar_class):
+    """Whether tqdm.auto picked its notebook bar (a Jupyter kernel with ipywidgets)."""
+    return any(cls.__module__ == "tqdm.notebook" for cls in bar_class.__mro__)
+
+
 class _Progress:
-    """A one-line progress bar on stderr, shown only on a terminal and only once the
-    sweep is expected to take more than PROGRESS_AFTER_S."""
+    """A progress bar, shown only where someone watches (stderr is a terminal, or tqdm
+    finds a notebook) and only once the sweep is expected to take more than
+    PROGRESS_AFTER_S: tqdm's (``tqdm.auto``) when tqdm is installed, else a one-line bar
+    of its own on stderr."""
 
     def __init__(self, total, enabled):
         self.total, self.done = total, 0
-        self.enabled = enabled and sys.stderr.isatty()
+        # tqdm is imported only where a bar can be shown: a terminal, or IPython running
+        # (where tqdm.auto tells a notebook from a console)
+        self.bar_class = None
+        interactive = False
+        if enabled:
+            interactive = sys.stderr.isatty()
+            if interactive or "IPython" in sys.modules:
+                self.bar_class = _tqdm()
+                interactive = interactive or (self.bar_class is not None and _in_notebook(self.bar_class))
+        self.enabled = interactive
         self.shown = False
+        self.bar = None
         self.start = time.perf_counter()
 
     def advance(self, amount, expected_total):
@@ -568,6 +757,13 @@ class _Progress:
         if not self.enabled or (not self.shown and expected_total < PROGRESS_AFTER_S):
             return
         self.shown = True
+        if self.bar_class is not None:
+            if self.bar is None:
+                self.bar = self.bar_class(total=self.total, desc="sweep", unit=" config-epochs",
+                                          unit_scale=self.total >= 1000,
+                                          file=sys.stderr, dynamic_ncols=True)
+            self.bar.update(self.done - self.bar.n)
+            return
         frac = self.done / self.total
         width = 30
         elapsed = time.perf_counter() - self.start
@@ -576,6 +772,8 @@ class _Progress:
         sys.stderr.flush()
 
     def close(self):
-        if self.shown:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.shown:
             sys.stderr.write("\n")
             sys.stderr.flush()

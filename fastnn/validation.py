@@ -2,13 +2,15 @@
 
 Every function returns a fresh value the kernels can use as is (C-contiguous float64
 arrays, Python ints and floats) or raises ValueError/TypeError naming the argument and
-what was expected. The caller's arrays are copied, never modified.
+what was expected. The caller's arrays are copied, never modified. Wherever an array is
+taken, a pandas DataFrame or Series is too (its columns in order; see ``_from_pandas``).
 """
 from __future__ import annotations
 
 import math
 import numbers
 import operator
+import sys
 
 import numpy as np
 
@@ -37,6 +39,9 @@ def _show(value, limit=40):
 def _numeric_array(value, name):
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be an array of real numbers, got {type(value).__name__}")
+    frame = _from_pandas(value, name)
+    if frame is not None:
+        return frame
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists and the like
@@ -44,6 +49,45 @@ def _numeric_array(value, name):
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers (bool, int or float), got dtype {arr.dtype}; {_hint(arr, name)}")
     return arr
+
+
+def _from_pandas(value, name):
+    """A pandas DataFrame or Series as a float64 array (columns in order), or None for
+    anything else. pandas is never imported here: a DataFrame can only exist once the
+    caller has imported it. Columns that are not numbers (text, categories, dates) raise
+    TypeError naming them; missing values (NaN, pd.NA) become NaN, which the finiteness
+    check then reports."""
+    pd = sys.modules.get("pandas")
+    if pd is None or not isinstance(value, (pd.DataFrame, pd.Series)):
+        return None
+    if isinstance(value, pd.DataFrame):
+        columns = list(value.dtypes.items())
+        kind = "DataFrame"
+    else:
+        columns = [(value.name, value.dtype)]
+        kind = "Series"
+    bad = [(column, dtype) for column, dtype in columns if not _numeric_dtype(pd, dtype)]
+    if bad:
+        listed = ", ".join(f"{column!r} ({dtype})" for column, dtype in bad[:10])
+        more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+        if name == "y" and len(columns) == 1:
+            fix = ("class names become integer labels with classes, y = numpy.unique(y, return_inverse=True), "
+                   "for a softmax output with loss='categorical_cross_entropy'")
+        else:
+            fix = ("numbers stored as text convert with .astype(float); categories must be encoded as numbers "
+                   "first (pandas.get_dummies gives one-hot columns)")
+        what = f"DataFrame's column{'s' if len(bad) > 1 else ''}" if kind == "DataFrame" else "Series"
+        raise TypeError(
+            f"{name} must hold real numbers (bool, int or float); the pandas {what} {listed}{more} "
+            f"{'are' if len(bad) > 1 else 'is'} not numeric: {fix}"
+        )
+    return value.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _numeric_dtype(pd, dtype):
+    """bool, int and float dtypes, numpy's and pandas's nullable ones; not complex."""
+    return bool(pd.api.types.is_bool_dtype(dtype) or (pd.api.types.is_numeric_dtype(dtype)
+                                                        and not pd.api.types.is_complex_dtype(dtype)))
 
 
 def _hint(arr, name):

@@ -212,6 +212,50 @@ def test_classification_sets_default_to_softmax(name, options, sizes, activation
     assert table(captured.out) == expected_table(result, 1)
 
 
+# scikit-learn's bundled data sets: (inputs, classes or None, the defaults printed)
+SKLEARN_SETS = {
+    "iris": (4, 3, "iris is a classification set (3 classes): --sizes 4,16,3 --activation relu,softmax"),
+    "wine": (13, 3, "wine is a classification set (3 classes): --sizes 13,16,3"),
+    "breast_cancer": (30, 2, "breast_cancer is a classification set (2 classes): --sizes 30,16,2"),
+    "digits": (64, 10, "digits is a classification set (10 classes): --sizes 64,16,10"),
+    "diabetes": (10, None, None),
+}
+
+
+@pytest.mark.parametrize("name", list(SKLEARN_SETS))
+def test_sklearn_data_sets(name, capsys):
+    """--data iris|wine|breast_cancer|digits|diabetes: scikit-learn's data, inputs
+    standardised; classification sets get softmax + categorical cross-entropy with their
+    own widths (and are shuffled), diabetes the regression defaults with its 10 inputs."""
+    pytest.importorskip("sklearn")
+    inputs, classes, line = SKLEARN_SETS[name]
+    assert cli.main(["sweep", "--data", name, "--epochs", "2", "--lr", "0.001,0.01", "--seeds", "0",
+                     "--batch-size", "16", "--top", "2"]) == 0
+    captured = capsys.readouterr()
+    X, y, names = datasets.sklearn_set(name, names=True)
+    assert X.shape[1] == inputs and np.allclose(X.mean(axis=0), 0.0) and np.all(X.std(axis=0) <= 1.0 + 1e-12)
+    if classes is None:
+        assert y.shape == (len(X), 1) and names is None and "classification" not in captured.out
+        kwargs = dict(activation="relu", loss="squared_error", shuffle=False)
+        sizes = [inputs, 16, 1]
+    else:
+        assert line in captured.out and f"classes of {name}: 0 = {names[0]}" in captured.out
+        assert "shuffled every epoch" in captured.out and len(names) == classes
+        kwargs = dict(activation=["relu", "softmax"], loss="categorical_cross_entropy", shuffle=True)
+        sizes = [inputs, 16, classes]
+    result = fastnn.sweep(sizes, X, y, lr=[0.001, 0.01], seeds=[0], batch_size=[16], epochs=2, init="he",
+                          progress=False, **kwargs)
+    assert table(captured.out) == expected_table(result, 2)
+
+
+def test_sklearn_data_sets_without_sklearn(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now raises ImportError
+    with pytest.raises(SystemExit, match="scikit-learn's bundled data sets, and scikit-learn is not installed: "
+                                         "pip install 'fastnn\\[sklearn\\]'"):
+        cli.main(["sweep", "--data", "iris", "--epochs", "2"])
+    assert capsys.readouterr().out == ""
+
+
 def test_class_labels_fitted_as_numbers_get_a_note(capsys):
     """An explicit regression set-up on spiral runs (as asked) with a note on stderr."""
     assert cli.main(["sweep", "--data", "spiral", "--samples", "10", "--loss", "squared_error", "--activation",

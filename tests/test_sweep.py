@@ -17,7 +17,8 @@ What is checked, and how:
 * Thread count, block size (chunk) and progress slicing do not change one bit.
 * SweepResult: configs (fields, values, order), groups, best(), to_csv (parsed back),
   plot (a PNG), save/load (bit-exact), network().
-* Progress bar: on a terminal only, only for sweeps expected to exceed PROGRESS_AFTER_S.
+* Progress bar (tqdm's when installed, else fastnn's own): on a terminal or in a notebook
+  only, only for sweeps expected to exceed PROGRESS_AFTER_S.
 * Bad input: a clear ValueError/TypeError naming the argument, before any kernel is
   loaded (``_kernel`` is replaced by one that fails the test).
 
@@ -35,6 +36,7 @@ import math
 import sys
 import threading
 import time
+import types
 
 import numpy as np
 import pytest
@@ -328,6 +330,7 @@ def test_training_in_slices_of_epochs_changes_nothing(thread_reference, monkeypa
     call): shuffle states, divergence and checkpoints carry over between calls."""
     monkeypatch.setattr(sweep_module, "_slice", lambda per_epoch, left: 1)
     monkeypatch.setattr(sweep_module, "PROGRESS_AFTER_S", 0.0)
+    monkeypatch.setattr(sweep_module, "_tqdm", lambda: None)  # fastnn's own bar: one "\r" per update
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     result = fastnn.sweep([2, 2, 1], QX, QY, progress=True, chunk=5, threads=2, **THREAD_GRID)
@@ -571,20 +574,56 @@ def test_save_load_round_trip(thread_reference, tmp_path):
 # ------------------------------------------------------------------ progress bar
 
 TINY = dict(lr=[1e-3, 2e-3], seeds=[0], epochs=4)
+# tqdm's bar where tqdm is installed (the test extra installs it), fastnn's own without it
+BARS = ["tqdm", "own"]
+BAR_START = {"tqdm": "\rsweep:   0%|", "own": "\rsweep ["}
+BAR_END = {"tqdm": "100%|", "own": "100.0%"}
 
 
-def test_progress_bar_on_a_terminal(monkeypatch):
+def use_bar(monkeypatch, bar):
+    if bar == "tqdm":
+        pytest.importorskip("tqdm")
+    else:
+        monkeypatch.setattr(sweep_module, "_tqdm", lambda: None)  # as if tqdm were not installed
+
+
+@pytest.mark.parametrize("bar", BARS)
+def test_progress_bar_on_a_terminal(monkeypatch, bar):
+    use_bar(monkeypatch, bar)
     monkeypatch.setattr(sweep_module, "PROGRESS_AFTER_S", 0.0)
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     shown = fastnn.sweep([2, 2, 1], QX, QY, **TINY)
     text = terminal.getvalue()
-    assert text.startswith("\rsweep [") and "100.0%" in text and text.endswith("\n")
+    assert text.startswith(BAR_START[bar]) and BAR_END[bar] in text and text.endswith("\n")
     assert_same_result(shown, fastnn.sweep([2, 2, 1], QX, QY, progress=False, **TINY), "with a progress bar")
 
 
+def test_progress_bar_in_a_notebook(monkeypatch):
+    """Where tqdm.auto picks its notebook widget (a Jupyter kernel), the bar is shown
+    although stderr is not a terminal."""
+    tqdm_std = pytest.importorskip("tqdm.std")
+    bars = []
+
+    class NotebookBar(tqdm_std.tqdm):  # what tqdm.auto gives in a notebook, minus the widget
+        __module__ = "tqdm.notebook"
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setitem(sys.modules, "IPython", sys.modules.get("IPython") or types.ModuleType("IPython"))
+    monkeypatch.setattr(sweep_module, "_tqdm", lambda: NotebookBar)
+    monkeypatch.setattr(sweep_module, "PROGRESS_AFTER_S", 0.0)
+    monkeypatch.setattr(sys, "stderr", FakePipe())
+    fastnn.sweep([2, 2, 1], QX, QY, **TINY)
+    assert len(bars) == 1 and bars[0].n == bars[0].total == 8 and "100%" in sys.stderr.getvalue()
+
+
+@pytest.mark.parametrize("bar", BARS)
 @pytest.mark.parametrize("case", ["progress=False", "not a terminal", "short sweep"])
-def test_no_progress_bar(monkeypatch, case):
+def test_no_progress_bar(monkeypatch, case, bar):
+    use_bar(monkeypatch, bar)
     monkeypatch.setattr(sweep_module, "PROGRESS_AFTER_S", 1e9 if case == "short sweep" else 0.0)
     stream = FakePipe() if case == "not a terminal" else FakeTerminal()
     monkeypatch.setattr(sys, "stderr", stream)
@@ -592,9 +631,11 @@ def test_no_progress_bar(monkeypatch, case):
     assert stream.getvalue() == ""
 
 
-def test_progress_bar_after_about_a_second(monkeypatch):
+@pytest.mark.parametrize("bar", BARS)
+def test_progress_bar_after_about_a_second(monkeypatch, bar):
     """With the real threshold: a fast sweep shows nothing; a sweep slowed down to about
     1.2 s (a kernel that takes 0.15 s per call, one epoch per call) shows the bar."""
+    use_bar(monkeypatch, bar)
     assert 0.5 <= sweep_module.PROGRESS_AFTER_S <= 2.0
     terminal = FakeTerminal()
     monkeypatch.setattr(sys, "stderr", terminal)
@@ -613,7 +654,7 @@ def test_progress_bar_after_about_a_second(monkeypatch):
 
     monkeypatch.setattr(sweep_module, "_kernel", slow_kernel)
     fastnn.sweep([2, 2, 1], QX, QY, **{**TINY, "epochs": 8})
-    assert "\rsweep [" in terminal.getvalue() and terminal.getvalue().endswith("\n")
+    assert BAR_START[bar] in terminal.getvalue() and terminal.getvalue().endswith("\n")
 
 
 # ------------------------------------------------------------------ bad input

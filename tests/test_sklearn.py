@@ -1,0 +1,268 @@
+"""fastnn.sklearn: scikit-learn's estimator checks, the parameter mapping, and use inside
+scikit-learn's tools.
+
+* ``check_estimator``'s checks (``parametrize_with_checks``) on three instances: both
+  estimators with adam and the classifier with sgd. They use ``backend="generic"`` (one
+  kernel compiled once for every shape: the checks build many shapes, and ``"numba"``
+  would compile kernels for each), ``hidden_layer_sizes=(5,)`` and 100 epochs at
+  ``learning_rate_init=0.01``, enough for the checks that want a good training score.
+  No check is expected to fail (``EXPECTED_FAILED`` is where one would be listed, with
+  its reason).
+* The mapping: the estimator trains exactly as ``Network.fit`` with the documented
+  arguments (bit for bit), and one epoch of plain SGD from the same weights moves them
+  as scikit-learn's own MLP does (L2 ``alpha``, the loss gradients, mini-batches).
+* ``partial_fit``, ``warm_start``, labels of any type, the fitted attributes, errors.
+* ``Pipeline``, ``GridSearchCV`` and ``cross_val_score``; and a loose check that scores on
+  iris and diabetes are in the range of scikit-learn's MLP (the measured side-by-side
+  comparison is docs/sklearn.md, from scripts/compare_sklearn.py).
+
+About 10 s warm (each check runs in milliseconds once the generic kernels are loaded).
+"""
+import inspect
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+import sklearn  # noqa: E402
+from sklearn.compose import TransformedTargetRegressor  # noqa: E402
+from sklearn.datasets import load_diabetes, load_iris  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning, NotFittedError  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split  # noqa: E402
+from sklearn.neural_network import MLPClassifier as SkClassifier  # noqa: E402
+from sklearn.neural_network import MLPRegressor as SkRegressor  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils import check_random_state  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+import fastnn  # noqa: E402
+from fastnn.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+
+FAST = dict(hidden_layer_sizes=(5,), backend="generic", max_iter=100, learning_rate_init=0.01)
+CHECKED = [MLPClassifier(**FAST), MLPRegressor(**FAST), MLPClassifier(solver="sgd", **FAST)]
+
+# check name -> why it fails, per estimator class; none today.
+EXPECTED_FAILED = {"MLPClassifier": {}, "MLPRegressor": {}}
+
+
+def _expected_failed(estimator):
+    return EXPECTED_FAILED[type(estimator).__name__]
+
+
+_extra = {}
+if "expected_failed_checks" in inspect.signature(parametrize_with_checks).parameters:  # scikit-learn >= 1.6
+    _extra["expected_failed_checks"] = _expected_failed
+else:  # pragma: no cover - older scikit-learn: nothing is expected to fail anyway
+    assert not any(EXPECTED_FAILED.values()), "mark these checks with pytest.mark.xfail on this scikit-learn"
+
+
+@parametrize_with_checks(CHECKED, **_extra)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+# ------------------------------------------------------------------ the mapping
+
+
+def _data(n=12, d=3, outputs=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    Y = np.column_stack([np.sin(X.sum(axis=1) + k) for k in range(outputs)])
+    return X, Y
+
+
+def _seeds(random_state):
+    """The (init, fit) seeds the estimators draw from random_state."""
+    return [int(v) for v in check_random_state(random_state).randint(0, np.iinfo(np.int32).max, size=2)]
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_fit_is_network_fit_with_the_documented_arguments(solver):
+    X, Y = _data()
+    est = MLPRegressor((4, 3), "tanh", solver=solver, alpha=0.3, batch_size=5, learning_rate_init=0.01, max_iter=7,
+                       random_state=3, momentum=0.5, beta_1=0.8, beta_2=0.99, epsilon=1e-6, backend="generic")
+    est.fit(X, Y)
+    init_seed, fit_seed = _seeds(3)
+    net = fastnn.Network([3, 4, 3, 2], ["tanh", "tanh", "linear"], "half_squared_error", init="xavier", seed=init_seed)
+    optimizer = (fastnn.SGD(momentum=0.5, nesterov=True) if solver == "sgd"
+                 else fastnn.Adam(beta1=0.8, beta2=0.99, epsilon=1e-6))
+    history = net.fit(X, Y, lr=0.01, epochs=7, batch_size=5, shuffle=True, seed=fit_seed, backend="generic",
+                      optimizer=optimizer, l2=0.3 / (2 * 5))
+    assert np.array_equal(est.net_.params, net.params)
+    assert est.loss_curve_ == history.tolist() and est.loss_ == history[-1] and est.n_iter_ == 7
+    assert est.net_.sizes == (3, 4, 3, 2) and est.net_.loss_name == "half_squared_error"
+
+
+def _sklearn_step(sk, ours, X, y, **partial):
+    """One more epoch of scikit-learn's MLP ``sk`` from ``ours``'s weights, with a fresh
+    optimizer: returns its weights."""
+    sk.partial_fit(X, y, **partial)  # initialises its layers
+    sk.coefs_ = [w.copy() for w in ours.coefs_]
+    sk.intercepts_ = [b.copy() for b in ours.intercepts_]
+    del sk._optimizer  # the next partial_fit makes a new one: plain SGD keeps no state anyway
+    sk.partial_fit(X, y)
+    return sk.coefs_ + sk.intercepts_
+
+
+@pytest.mark.parametrize("kind", ["regressor-2-outputs", "classifier-3-classes"])
+def test_one_epoch_of_sgd_moves_the_weights_as_sklearn_does(kind):
+    """alpha's mapping (l2 = alpha / (2 * batch_size)), half the squared error (its
+    gradient summed over outputs) and softmax + cross-entropy: one epoch of three
+    mini-batches of plain SGD from the same weights, in order, agrees with scikit-learn's
+    own MLP to rounding."""
+    X, Y = _data()
+    settings = dict(hidden_layer_sizes=(4,), activation="tanh", solver="sgd", momentum=0.0, alpha=0.7, batch_size=4,
+                    learning_rate_init=0.05, shuffle=False, random_state=0)
+    if kind.startswith("regressor"):
+        ours, sk, y, partial = MLPRegressor(backend="generic", **settings), SkRegressor(**settings), Y, {}
+    else:
+        y = np.array(["a", "b", "c"])[np.argmax(Y @ [[1, 0, -1], [0, 1, 1]], axis=1)]
+        partial = dict(classes=np.unique(y))
+        ours, sk = MLPClassifier(backend="generic", **settings), SkClassifier(**settings)
+    ours.partial_fit(X, y, **partial)
+    theirs = _sklearn_step(sk, ours, X, y, **partial)
+    ours.partial_fit(X, y)
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def test_partial_fit_twice_equals_fit_of_two_epochs():
+    X, Y = _data(n=30)
+    y = np.where(Y[:, 0] > 0, "yes", "no")
+    fitted = MLPClassifier((6,), max_iter=2, batch_size=8, random_state=1, backend="generic").fit(X, y)
+    partial = MLPClassifier((6,), batch_size=8, random_state=1, backend="generic")
+    with pytest.raises(ValueError, match="classes must be passed"):
+        partial.partial_fit(X, y)
+    partial.partial_fit(X, y, classes=["no", "yes"]).partial_fit(X, y)
+    assert np.array_equal(partial.net_.params, fitted.net_.params)
+    assert partial.loss_curve_ == fitted.loss_curve_ and partial.n_iter_ == 2 and partial.t_ == 60
+    with pytest.raises(ValueError, match="not the same"):
+        partial.partial_fit(X, y, classes=["no", "yes", "maybe"])
+    with pytest.raises(ValueError, match="Expected only labels"):
+        partial.partial_fit(X, np.where(Y[:, 0] > 0, "yes", "maybe"))
+
+
+def test_warm_start_continues_from_the_weights():
+    X, Y = _data(n=20)
+    est = MLPRegressor((5,), max_iter=3, random_state=0, warm_start=True, backend="generic").fit(X, Y)
+    before = est.net_.params.copy()
+    est.fit(X, Y)
+    assert len(est.loss_curve_) == 6 and est.n_iter_ == 6
+    assert not np.array_equal(est.net_.params, before)
+    cold = MLPRegressor((5,), max_iter=3, random_state=0, backend="generic").fit(X, Y)
+    assert cold.n_iter_ == 3 and np.array_equal(cold.coefs_[0], MLPRegressor((5,), max_iter=3, random_state=0,
+                                                                             backend="generic").fit(X, Y).coefs_[0])
+
+
+def test_labels_of_any_type_and_binary_problems():
+    X, Y = _data(n=40)
+    y = np.where(Y[:, 0] > 0, "up", "down")
+    est = MLPClassifier((8,), max_iter=50, learning_rate_init=0.02, random_state=0, backend="generic").fit(X, y)
+    assert list(est.classes_) == ["down", "up"] and est.n_outputs_ == 2 and est.out_activation_ == "softmax"
+    proba = est.predict_proba(X)
+    assert proba.shape == (40, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert set(est.predict(X)) <= {"down", "up"}
+    assert np.array_equal(est.predict(X), est.classes_[proba.argmax(axis=1)])
+    assert est.score(X, y) > 0.8
+    np.testing.assert_allclose(est.predict_log_proba(X), np.log(proba))
+
+
+def test_fitted_attributes():
+    X, Y = _data(n=25)
+    est = MLPRegressor((4, 3), max_iter=4, random_state=0, backend="generic").fit(X, Y)
+    assert [w.shape for w in est.coefs_] == [(3, 4), (4, 3), (3, 2)]
+    assert [b.shape for b in est.intercepts_] == [(4,), (3,), (2,)]
+    assert est.n_features_in_ == 3 and est.n_outputs_ == 2 and est.n_layers_ == 4 and est.n_iter_ == 4
+    assert est.loss_ == est.loss_curve_[-1] and est.best_loss_ == min(est.loss_curve_)
+    assert est.out_activation_ == "identity" and isinstance(est.net_, fastnn.Network)
+    before = est.predict(X)
+    est.coefs_[-1][:] = 0.0  # views into net_.params, as scikit-learn's are the model's
+    est.intercepts_[-1][:] = 1.5
+    assert np.array_equal(est.predict(X), np.full_like(before, 1.5))
+    single = MLPRegressor((3,), max_iter=2, random_state=0, backend="generic").fit(X, Y[:, 0])
+    assert single.predict(X).shape == (25,)
+    clone = pickle.loads(pickle.dumps(single))
+    assert np.array_equal(clone.predict(X), single.predict(X))
+
+
+@pytest.mark.parametrize("params, text", [
+    (dict(solver="lbfgs"), "solver"),
+    (dict(activation="softmax"), "activation"),
+    (dict(hidden_layer_sizes=(4, 0)), "hidden_layer_sizes"),
+    (dict(batch_size="big"), "batch_size"),
+    (dict(alpha=-1.0), "alpha"),
+    (dict(learning_rate_init=0.0), "learning_rate_init"),
+    (dict(max_iter=0), "max_iter"),
+    (dict(beta_1=1.0), "beta_1"),
+    (dict(solver="sgd", momentum=1.5), "momentum"),
+    (dict(backend="cuda"), "backend"),
+])
+def test_bad_parameters_fail_at_fit_naming_them(params, text):
+    X, Y = _data()
+    est = MLPRegressor(**params)  # never in __init__ or set_params: scikit-learn's rule
+    with pytest.raises(ValueError, match=text):
+        est.fit(X, Y)
+    with pytest.raises(NotFittedError):
+        est.predict(X)
+
+
+def test_divergence_raises_and_leaves_the_estimator_unfitted():
+    X, Y = _data()
+    est = MLPRegressor((4,), solver="sgd", learning_rate_init=1e6, momentum=0.0, max_iter=50, backend="generic")
+    with pytest.raises(fastnn.DivergenceError):
+        est.fit(X, 1e3 * Y)
+    assert not hasattr(est, "net_")
+
+
+def test_batch_size_is_clipped_with_a_warning():
+    X, Y = _data(n=10)
+    with pytest.warns(UserWarning, match="clipped"):
+        est = MLPRegressor((3,), batch_size=50, max_iter=2, random_state=0, backend="generic").fit(X, Y)
+    full = MLPRegressor((3,), batch_size=10, max_iter=2, random_state=0, backend="generic").fit(X, Y)
+    assert np.array_equal(est.net_.params, full.net_.params)
+
+
+# ------------------------------------------------------------------ inside scikit-learn's tools
+
+
+def test_pipeline_grid_search_and_cross_val_score():
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=60, learning_rate_init=0.02, random_state=0,
+                                                         backend="generic"))
+    search = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(4,), (8,)],
+                                 "mlpclassifier__alpha": [1e-4, 1e-1]}, cv=3)
+    search.fit(X, y)
+    assert search.best_score_ > 0.85 and len(search.cv_results_["params"]) == 4
+    assert search.predict(X).shape == (150,)
+    Xd, yd = load_diabetes(return_X_y=True)
+    model = TransformedTargetRegressor(make_pipeline(StandardScaler(), MLPRegressor(
+        (10,), max_iter=100, learning_rate_init=0.01, random_state=0, backend="generic")), transformer=StandardScaler())
+    scores = cross_val_score(model, Xd, yd, cv=3)
+    assert scores.shape == (3,) and scores.mean() > 0.3
+
+
+@pytest.mark.parametrize("kind", ["iris-accuracy", "diabetes-r2"])
+def test_scores_in_the_range_of_sklearns_mlp(kind):
+    """A loose sanity check; the measured comparison is docs/sklearn.md."""
+    settings = dict(hidden_layer_sizes=(20,), learning_rate_init=0.01, max_iter=200, random_state=0)
+    if kind.startswith("iris"):
+        X, y = load_iris(return_X_y=True)
+        ours, theirs = MLPClassifier(backend="generic", **settings), SkClassifier(**settings)
+        floor, slack = 0.85, 0.1
+    else:
+        X, y = load_diabetes(return_X_y=True)
+        y = (y - y.mean()) / y.std()
+        ours, theirs = MLPRegressor(backend="generic", **settings), SkRegressor(**settings)
+        floor, slack = 0.2, 0.15
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = theirs.fit(X_train, y_train).score(X_test, y_test)
+    score = ours.fit(X_train, y_train).score(X_test, y_test)
+    assert score > floor and score > reference - slack, (score, reference, sklearn.__version__)
