@@ -20,7 +20,8 @@ def demo(args):
 
 
 def seeds(args):
-    """The seed walkthroughs (fastnn.walkthrough): exit status 0 when kernel = reference."""
+    """The seed walkthroughs (fastnn.walkthrough), each document's hand-derived step run
+    through fastnn.audit: exit status 0 when kernel = reference."""
     from . import walkthrough
 
     return walkthrough.run(args.seed, args.plot)

@@ -13,24 +13,18 @@ import pytest
 import fastnn
 from fastnn import StepError, audit
 from fastnn.audit import POINTS
+from fastnn.seeds import seed000, seed001, seed002, seed003, seed004
+from fastnn.seeds.layout import floats, mapping
+from fastnn.seeds.seed000 import activation_ReLu, activation_ReLu_partial_derivative
 from fastnn.testing import assert_backprop_matches
+from strategies import np_activate
 
 # ---------------------------------------------------------------- a user's numpy backprop
 
 
 def act(name, z):
-    if name == "relu":
-        return np.maximum(z, 0.0)
-    if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "gaussian":
-        return np.exp(-z * z)
-    if name == "softmax":
-        e = np.exp(z - z.max())
-        return e / e.sum()
-    return z
+    """f(z) of one sample's net inputs (1-D), as strategies.np_activate computes it."""
+    return np_activate(name, np.asarray(z, dtype=float)[None, :])[0]
 
 
 def act_d(name, z):
@@ -297,27 +291,11 @@ def test_a_parameter_never_updated_is_diagnosed():
 
 
 # ---------------------------------------------------------------- seed-style steps (seed 000)
+# A user's step written the way seed 000 writes its own (fastnn.seeds.seed000.step), with the
+# output ReLU's derivative put back in (fixed=True) and one injectable slip.
 
-SEED000_MAPPING = {
-    "w1": "W0[0,0]", "w2": "W0[0,1]", "w3": "W0[1,0]", "w4": "W0[1,1]", "bias1": "b0[0]", "bias2": "b0[1]",
-    "w5": "W1[0,0]", "w6": "W1[1,0]", "bias3": "b1[0]",
-}
-SEED000_INITIAL = [1, 0.5, 1, -0.5, 0.5, 0, 1, 1, 0.5]  # w1 w2 w3 w4 bias1 bias2 w5 w6 bias3
-SEED000_DATA = ([[1, 0], [2, 1], [3, 3]], [2, 6, 17])
-
-
-def activation_ReLu(number):
-    if number > 0:
-        return number
-    else:
-        return 0
-
-
-def activation_ReLu_partial_derivative(number):
-    if number > 0:
-        return 1
-    else:
-        return 0
+SEED000_MAPPING = mapping(seed000.NAMES)
+SEED000_DATA = (seed000.X, seed000.Y)  # the document's three rows
 
 
 def seed000_step(p, x, y, lr, fixed=True, mistake=None):
@@ -357,7 +335,7 @@ def seed000_step(p, x, y, lr, fixed=True, mistake=None):
 
 
 def seed000_network():
-    return fastnn.Network([2, 2, 1], "relu", "squared_error", init=SEED000_INITIAL)
+    return seed000.network()
 
 
 def test_seed_style_correct_step_passes_assert_backprop_matches():
@@ -433,162 +411,22 @@ def test_reports_are_reproducible_and_follow_the_seed():
 
 
 # ---------------------------------------------------------------- the seed documents' own steps
-# Transcribed from shared/seeds/*.txt, operation for operation; each checked bit for bit
-# against fastnn.walkthrough's transcription (which reproduces the documents' printed numbers).
-
-SEED001_MAPPING = {
-    "w1": "W0[0,0]", "w2": "W0[0,1]", "w3": "W0[0,2]", "w4": "W0[1,0]", "w5": "W0[1,1]", "w6": "W0[1,2]",
-    "bias1": "b0[0]", "bias2": "b0[1]", "bias3": "b0[2]", "w7": "W1[0,0]", "w8": "W1[1,0]", "w9": "W1[2,0]",
-    "bias4": "b1[0]",
-}
+# Transcribed from shared/seeds/*.txt in fastnn.seeds.seedNNN, operation for operation (the
+# transcriptions reproduce the documents' printed numbers: tests/test_seed_errors.py).
 
 
-def seed001_step(p, x, y, LR):
-    """Seed 001's cells: forward pass, deriv_L_* and new_* for one sample."""
-    w1, w2, w3, w4, w5, w6, w7, w8, w9 = (p[f"w{k}"] for k in range(1, 10))
-    bias1, bias2, bias3, bias4 = p["bias1"], p["bias2"], p["bias3"], p["bias4"]
-    input1, input2 = x
-    true_value = y[0]
-    node_1_output = activation_ReLu(input1 * w1 + input2 * w4 + bias1)
-    node_2_output = activation_ReLu(input1 * w2 + input2 * w5 + bias2)
-    node_3_output = activation_ReLu(input1 * w3 + input2 * w6 + bias3)
-    residual = node_1_output * w7 + node_2_output * w8 + node_3_output * w9 + bias4 - true_value
-    deriv_L_w7 = 2 * node_1_output * residual
-    deriv_L_w8 = 2 * node_2_output * residual
-    deriv_L_w9 = 2 * node_3_output * residual
-    deriv_L_b4 = 2 * 1 * residual
-    deriv_L_w1 = (2 * w7 * residual) * (activation_ReLu_partial_derivative(input1 * w1 + input2 * w4 + bias1) * input1)
-    deriv_L_w2 = (2 * w8 * residual) * (activation_ReLu_partial_derivative(input1 * w2 + input2 * w5 + bias2) * input1)
-    deriv_L_w3 = (2 * w9 * residual) * (activation_ReLu_partial_derivative(input1 * w3 + input2 * w6 + bias1) * input2)
-    deriv_L_w4 = (2 * w7 * residual) * (activation_ReLu_partial_derivative(input1 * w1 + input2 * w4 + bias2) * input2)
-    deriv_L_w5 = (2 * w8 * residual) * (activation_ReLu_partial_derivative(input1 * w2 + input2 * w5 + bias2) * input2)
-    deriv_L_w6 = (2 * w9 * residual) * (activation_ReLu_partial_derivative(input1 * w3 + input2 * w6 + bias2) * input2)
-    deriv_L_b1 = (2 * w7 * residual) * (activation_ReLu_partial_derivative(input1 * w1 + input2 * w4 + bias1) * 1)
-    deriv_L_b2 = (2 * w8 * residual) * (activation_ReLu_partial_derivative(input1 * w2 + input2 * w5 + bias2) * 1)
-    deriv_L_b3 = (2 * w9 * residual) * (activation_ReLu_partial_derivative(input1 * w3 + input2 * w6 + bias1) * 1)
-    d = dict(w1=deriv_L_w1, w2=deriv_L_w2, w3=deriv_L_w3, w4=deriv_L_w4, w5=deriv_L_w5, w6=deriv_L_w6,
-             w7=deriv_L_w7, w8=deriv_L_w8, w9=deriv_L_w9, bias1=deriv_L_b1, bias2=deriv_L_b2, bias3=deriv_L_b3,
-             bias4=deriv_L_b4)
-    return {name: p[name] - LR * d[name] for name in p}
-
-
-def seed002_gradient(p, x, y):
-    """Seed 002's backward pass: grad_w1..grad_w8 (E = 1/2 sum (t - a)^2, no biases)."""
-    def sigmoid(v):
-        return 1 / (1 + math.exp(-v))
-
-    def sigmoid_derivative(a):
-        return a * (1 - a)
-
-    i1, i2 = x
-    t1, t2 = y
-    a_h1 = sigmoid(p["w1"] * i1 + p["w2"] * i2)
-    a_h2 = sigmoid(p["w3"] * i1 + p["w4"] * i2)
-    a_o1 = sigmoid(p["w5"] * a_h1 + p["w6"] * a_h2)
-    a_o2 = sigmoid(p["w7"] * a_h1 + p["w8"] * a_h2)
-    delta_o1 = (a_o1 - t1) * sigmoid_derivative(a_o1)
-    delta_o2 = (a_o2 - t2) * sigmoid_derivative(a_o2)
-    grad_w5, grad_w6 = delta_o1 * a_h1, delta_o1 * a_h2
-    grad_w7, grad_w8 = delta_o2 * a_h1, delta_o2 * a_h2
-    delta_h1 = (delta_o1 * p["w5"] + delta_o2 * p["w7"]) * sigmoid_derivative(a_h1)
-    delta_h2 = (delta_o1 * p["w6"] + delta_o2 * p["w8"]) * sigmoid_derivative(a_h2)
-    grad_w1 = delta_h1 * i1
-    grad_w2 = delta_h2 * i1
-    grad_w3 = delta_h1 * i2
-    grad_w4 = delta_h2 * i2
-    return dict(w1=grad_w1, w2=grad_w2, w3=grad_w3, w4=grad_w4, w5=grad_w5, w6=grad_w6, w7=grad_w7, w8=grad_w8)
-
-
-SEED002_MAPPING = {"w1": "W0[0,0]", "w2": "W0[1,0]", "w3": "W0[0,1]", "w4": "W0[1,1]",
-                   "w5": "W1[0,0]", "w6": "W1[1,0]", "w7": "W1[0,1]", "w8": "W1[1,1]"}
-SEED003_MAPPING = {"w1": "W0[0,0]", "w2": "W0[1,0]", "w3": "W0[0,1]", "w4": "W0[1,1]", "b1": "b0[0]",
-                   "b2": "b0[1]", "w5": "W1[0,0]", "w6": "W1[1,0]", "b3": "b1[0]"}
-
-
-def seed003_step(p, inputs, y, learning_rate):
-    """Victor Zhou's training step as seed 003 dissects it (loss (y_true - y_pred)^2)."""
-    def sigmoid(x):
-        return 1 / (1 + np.exp(-x))
-
-    def sigmoid_derivative(x):
-        fx = sigmoid(x=x)
-        return fx * (1 - fx)
-
-    s = dict(p)
-    y_true = y[0]
-    sum_h1 = s["w1"] * inputs[0] + s["w2"] * inputs[1] + s["b1"]
-    h1 = sigmoid(x=sum_h1)
-    sum_h2 = s["w3"] * inputs[0] + s["w4"] * inputs[1] + s["b2"]
-    h2 = sigmoid(x=sum_h2)
-    sum_o1 = s["w5"] * h1 + s["w6"] * h2 + s["b3"]
-    o1 = sigmoid(x=sum_o1)
-    y_pred = o1
-    dL_dypred = -2 * (y_true - y_pred)
-    dypred_dw5 = h1 * sigmoid_derivative(x=sum_o1)
-    dypred_dw6 = h2 * sigmoid_derivative(x=sum_o1)
-    dypred_db3 = 1 * sigmoid_derivative(x=sum_o1)
-    dypred_dh1 = s["w5"] * sigmoid_derivative(x=sum_o1)
-    dypred_dh2 = s["w6"] * sigmoid_derivative(x=sum_o1)
-    dh1_dw1 = inputs[0] * sigmoid_derivative(x=sum_h1)
-    dh1_dw2 = inputs[1] * sigmoid_derivative(x=sum_h1)
-    dh1_db1 = 1 * sigmoid_derivative(x=sum_h1)
-    dh2_dw3 = inputs[0] * sigmoid_derivative(x=sum_h2)
-    dh2_dw4 = inputs[1] * sigmoid_derivative(x=sum_h2)
-    dh2_db2 = 1 * sigmoid_derivative(x=sum_h2)
-    s["w1"] -= learning_rate * dL_dypred * dypred_dh1 * dh1_dw1
-    s["w2"] -= learning_rate * dL_dypred * dypred_dh1 * dh1_dw2
-    s["b1"] -= learning_rate * dL_dypred * dypred_dh1 * dh1_db1
-    s["w3"] -= learning_rate * dL_dypred * dypred_dh2 * dh2_dw3
-    s["w4"] -= learning_rate * dL_dypred * dypred_dh2 * dh2_dw4
-    s["b2"] -= learning_rate * dL_dypred * dypred_dh2 * dh2_db2
-    s["w5"] -= learning_rate * dL_dypred * dypred_dw5
-    s["w6"] -= learning_rate * dL_dypred * dypred_dw6
-    s["b3"] -= learning_rate * dL_dypred * dypred_db3
-    return s
-
-
-def seed004_step(p, inputs, y, learning_rate):
-    """nnfs's single neuron (seed 004): ReLU, loss = output^2 (target 0), one update."""
-    weights = np.array([p["w0"], p["w1"], p["w2"]])
-    bias = p["b0"]
-    linear_output = np.dot(weights, inputs) + bias
-    output = max(linear_output, 0)
-    dloss_doutput = 2 * (output - y[0])  # the document's target is 0: 2 * output
-    doutput_dlinear = 1.0 if linear_output > 0 else 0.0
-    dloss_dlinear = dloss_doutput * doutput_dlinear
-    dweights = dloss_dlinear * np.array(inputs)
-    dbias = dloss_dlinear * 1.0
-    weights -= learning_rate * dweights
-    bias -= learning_rate * dbias
-    return {"w0": weights[0], "w1": weights[1], "w2": weights[2], "b0": bias}
-
-
-def test_transcriptions_match_the_walkthrough_bit_for_bit():
-    from fastnn.seeds import SEED001_PRINTED, SEED002_WEIGHTS, floats
-    from fastnn.walkthrough import seed000_document_gradient, seed001_document_step, seed002_document_gradient
-
+def test_the_seed_style_fixture_is_the_documents_step():
     rng = np.random.default_rng(5)
     for _ in range(20):
         p = dict(zip(SEED000_MAPPING, rng.normal(0, 1, 9).tolist()))
-        x, y = rng.normal(0, 1, 2).tolist(), rng.normal(0, 1)
-        new = seed000_step(p, x, [y], 0.005, fixed=False)
-        doc = seed000_document_gradient(p, x[0], x[1], y)
-        assert new == {n: p[n] - 0.005 * doc[n] for n in p}
-        q = dict(zip(SEED001_MAPPING, rng.normal(0, 1, 13).tolist()))
-        assert seed001_step(q, x, [y], 0.1) == seed001_document_step(q, x[0], x[1], y, 0.1)
-    w = floats(SEED001_PRINTED[0])
-    assert seed001_step(w, [1.0, 0.0], [2.0], 0.01) == floats(SEED001_PRINTED[1])
-    assert seed002_gradient(SEED002_WEIGHTS, [0.1, 0.5], [0.05, 0.95]) == seed002_document_gradient(
-        SEED002_WEIGHTS, 0.1, 0.5, 0.05, 0.95)
+        x, y = rng.normal(0, 1, 2).tolist(), [rng.normal(0, 1)]
+        assert seed000_step(p, x, y, 0.005, fixed=False) == seed000.step(p, x, y, 0.005)
 
 
 def test_seed000_document_step():
     # docs/seeds.md: the output ReLU's derivative is missing (all nine updates); harmless on
     # the document's own data, where node 3's net input stays positive
-    def step(p, x, y, lr):
-        return seed000_step(p, x, y, lr, fixed=False)
-
-    report = audit(step, seed000_network(), SEED000_MAPPING, *SEED000_DATA, 0.005)
+    report = audit(seed000.step, seed000.network(), SEED000_MAPPING, seed000.X, seed000.Y, seed000.LR)
     assert set(report.wrong) == set(SEED000_MAPPING)
     assert set(report.hidden) == set(SEED000_MAPPING)  # the document's three rows hide it
     for name in SEED000_MAPPING:
@@ -600,11 +438,10 @@ def test_seed001_document_step():
     # docs/seeds.md: (b) w3 uses input2; (c) relu' of w3, bias3 (bias1), w4, w6 (bias2) with
     # another unit's bias; (d) no output ReLU derivative anywhere. (a), node 4's printed
     # forward pass with bias3, is not part of the step: its derivatives use bias4.
-    from fastnn.seeds import SEED001_PRINTED, floats, seed001_network
-
-    net = seed001_network(floats(SEED001_PRINTED[0]))
-    report = audit(seed001_step, net, SEED001_MAPPING, [[1, 0]], [2], 0.01)
-    assert set(report.wrong) == set(SEED001_MAPPING)
+    names = mapping(seed001.NAMES)
+    net = seed001.network(floats(seed001.PRINTED[0]))
+    report = audit(seed001.step, net, names, seed001.X, seed001.Y, seed001.LRS[0])
+    assert set(report.wrong) == set(names)
     kinds = {name: report.diagnoses[name].kinds for name in report.wrong}
     assert kinds.pop("w3") == ("input", "bias", "derivative")
     for name in ("w4", "w6", "bias3"):
@@ -615,30 +452,26 @@ def test_seed001_document_step():
     assert "w4: relu'(z) of its unit uses bias2 (b0[1]), another unit's bias, instead of bias1 (b0[0])" in text
     assert "w6, bias3" not in text  # different biases: w6 uses bias2, bias3 uses bias1
     # on the document's sample only w3 shows (it prints w3 = 1.0 four times)
-    assert set(report.hidden) == set(SEED001_MAPPING) - {"w3"}
+    assert set(report.hidden) == set(names) - {"w3"}
     assert report.first_point.index == 0 and dict((r[0], r[5]) for r in report.rows)["w3"] == "WRONG"
 
 
 def test_seed002_document_gradient():
     # docs/seeds.md: grad_w2 and grad_w3 are swapped
-    from fastnn.seeds import SEED002_WEIGHTS, seed002_network
-
-    report = audit(seed002_gradient, seed002_network(SEED002_WEIGHTS), SEED002_MAPPING,
-                   [[0.1, 0.5]], [[0.05, 0.95]], kind="gradient")
+    report = audit(seed002.gradient, seed002.network(), mapping(seed002.NAMES), seed002.X, seed002.Y,
+                   kind="gradient")
     assert report.wrong == ("w2", "w3") and report.hidden == ()
     assert report.diagnoses["w2"].kinds == report.diagnoses["w3"].kinds == ("swapped",)
     assert "w2: swapped with w3" in str(report)
 
 
 def test_seed003_and_seed004_steps_are_right():
-    from fastnn.seeds import SEED003_ALICE, SEED004_NAMES, SEED004_WEIGHTS, seed003_network, seed004_network
-
-    report = audit(seed003_step, seed003_network(SEED003_ALICE), SEED003_MAPPING, [[-2, -1]], [1], 0.1)
+    report = audit(seed003.step, seed003.network(seed003.ALICE), mapping(seed003.NAMES), seed003.ALICE_X,
+                   seed003.ALICE_Y, seed003.LR)
     assert report.ok, str(report)
-    mapping = {name: f"W0[{slot.index[0]},0]" if slot.kind == "weight" else "b0[0]"
-               for name, slot in SEED004_NAMES.items()}
-    report = audit(seed004_step, seed004_network(SEED004_WEIGHTS), mapping, [[1, -2, 3]], [0], 0.001)
+    report = audit(seed004.step, seed004.network(), mapping(seed004.NAMES), seed004.X, seed004.Y, seed004.LR)
     assert report.ok, str(report)
+    assert mapping(seed004.NAMES) == {"w0": "W0[0,0]", "w1": "W0[1,0]", "w2": "W0[2,0]", "b0": "b0[0]"}
 
 
 # ---------------------------------------------------------------- errors
