@@ -430,6 +430,18 @@ class _Batch(_Wide):
         self._group()
         out.dedent()
         out("m = stop - start")
+        self._update()
+        out.dedent()
+        out("epoch_mean = epoch_loss / n")
+        self.stop_if_diverged()
+        out("history[e] = epoch_mean")
+        out.dedent()
+        self.epilogue()
+        out("return -1")
+
+    def _update(self):
+        """Lines applying a batch's gradient sums (m samples) to the padded parameters."""
+        at, out = self.at, self.out
         if self.optimizer:
             # every padded parameter: gradient sum / m, its L1/L2 terms, the optimizer's step
             out("lr_t = step_rate(lr, hyper, step)")
@@ -439,13 +451,6 @@ class _Batch(_Wide):
             out("    " + optim_kernels.update_line(self.optimizer, "s[q]", "g", f"s[{at.m} + q]", f"s[{at.v} + q]"))
             out("step += 1")
             out("seen += m")
-            out.dedent()
-            out("epoch_mean = epoch_loss / n")
-            self.stop_if_diverged()
-            out("history[e] = epoch_mean")
-            out.dedent()
-            self.epilogue()
-            out("return -1")
             return
         # params -= lr * (gradient sum / m), padding included (its sums are zero). When m is
         # a power of two, g * (1 / m) is the same correctly rounded number as g / m (1 / m
@@ -458,13 +463,6 @@ class _Batch(_Wide):
         out("    mv = splat4(np.float64(m))")
         out(f"    for q in range(0, {at.n_params}, 4):")
         out(f"        store4(s, q, sub4(load4(s, q), mul4(lrv, div4(load4(s, q + {at.n_params}), mv))))")
-        out.dedent()
-        out("epoch_mean = epoch_loss / n")
-        self.stop_if_diverged()
-        out("history[e] = epoch_mean")
-        out.dedent()
-        self.epilogue()
-        out("return -1")
 
     def _group(self):
         """Lines for the mg samples order[first:first + mg]: forward, loss, backward, sums."""
