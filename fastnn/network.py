@@ -283,11 +283,12 @@ class Network:
         else:
             clock, rng = run.kernel_arrays()
             kernel = None
-            if backend == "numba" and not options.has_dropout:
-                kernel = specialized.optim_kernel(self.spec, options.optimizer.kernel_variant)
+            if backend == "numba":
+                kernel = specialized.optim_kernel(self.spec, options.optimizer.kernel_variant, options.has_dropout)
             if kernel is not None:
                 diverged = kernel(self._params, X, Y, lr, epochs, batch_size, shuffle, history, options.hyper(),
-                                  options.parameter_penalties(self.spec), run.first, run.second, clock, rng)
+                                  options.parameter_penalties(self.spec), options.dropout_rates(self.spec), run.first,
+                                  run.second, clock, rng)
             else:
                 diverged = generic_kernel("train_general")(
                     self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, history, options.hyper(),

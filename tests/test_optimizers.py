@@ -633,6 +633,28 @@ def test_divergence_leaves_the_warm_start_state_of_the_epoch_start(backend):
     assert_bits_equal(tried.params, clean.params, "params")
 
 
+def test_divergence_in_a_wide_kernel_leaves_the_warm_start_state_of_the_epoch_start():
+    """The same for the wide (explicit-SIMD) kernels' optimizer path, which takes no
+    dropout: a 3-12-12 network of tests/strategies.py's pool."""
+    from fastnn.kernels import specialized
+
+    rng = np.random.default_rng(5)
+    net = fastnn.Network([3, 12, 12], ["tanh", "softmax"], "half_squared_error", seed=2)
+    assert specialized.kind(net.spec) == "wide"
+    X, y = rng.standard_normal((9, 3)), rng.standard_normal((9, 12))
+    kwargs = dict(batch_size=4, shuffle=True, optimizer=fastnn.SGD(momentum=0.5), l2=1e-3)
+    clean, tried, ref = net.copy(), net.copy(), net.copy()
+    for copy in (clean, tried):
+        copy.fit(X, y, lr=0.01, epochs=2, seed=7, **kwargs)
+    ref.fit(X, y, lr=0.01, epochs=2, seed=7, backend="reference", **kwargs)
+    with pytest.raises(fastnn.DivergenceError):
+        tried.fit(X, y, lr=1e200, epochs=2, warm_start=True, **kwargs)
+    expected = ref.fit(X, y, lr=0.01, epochs=2, warm_start=True, backend="reference", **kwargs)
+    assert_bits_equal(clean.fit(X, y, lr=0.01, epochs=2, warm_start=True, **kwargs), expected, "clean history")
+    assert_bits_equal(tried.fit(X, y, lr=0.01, epochs=2, warm_start=True, **kwargs), expected, "history")
+    assert_bits_equal(tried.params, ref.params, "params")
+
+
 # ------------------------------------------------------------------ 7. bad input
 
 

@@ -59,7 +59,7 @@ SGD, BATCH = "train_sgd", "train_batch"
 OPTIM = "train_optim"
 OPTIM_SIGNATURE = (
     "int64(float64[::1], float64[:, ::1], float64[:, ::1], float64, int64, int64, boolean, float64[::1], "
-    "float64[::1], float64[:, ::1], float64[::1], float64[::1], int64[::1], uint64[::1])"
+    "float64[::1], float64[:, ::1], float64[::1], float64[::1], float64[::1], int64[::1], uint64[::1])"
 )
 
 _MODULE = '''\
@@ -71,8 +71,8 @@ import numpy as np
 from numba import njit
 
 from fastnn.kernels.generic import sigmoid
-from fastnn.kernels.optim import (adagrad_step, adam_step, bias_corrections, momentum_step, nesterov_step, penalized,
-                                  rmsprop_step, sgd_step, step_rate)
+from fastnn.kernels.optim import (adagrad_step, adam_step, bias_corrections, keep_multiplier, momentum_step,
+                                  nesterov_step, penalized, rmsprop_step, sgd_step, step_rate)
 from fastnn.kernels.rng import shuffle_order
 '''
 
@@ -108,10 +108,11 @@ def supports(spec: Spec):
 _OPTIM_FUNCTION = '''
 
 @njit(cache=CACHE, nogil=True, error_model="numpy")
-def {name}(params, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, first, second, clock, rng):
-    """Any batch size with an optimizer and L1/L2: the contract of
-    fastnn.kernels.generic.train_general (no dropout; penalties: the L1 and L2 factor of
-    every parameter, (n_params, 2)), specialised to one network."""
+def {name}(params, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, rates, first, second, clock,
+           rng):
+    """Any batch size with an optimizer, L1/L2 and dropout: the contract of
+    fastnn.kernels.generic.train_general without the layout (penalties: the L1 and L2
+    factor of every parameter, (n_params, 2)), specialised to one network."""
 '''
 
 
@@ -142,6 +143,8 @@ def _function(style, fused, out):
     style.prologue(fused)
     out("for e in range(epochs):")
     out.indent()
+    if getattr(style, "optimizer", None):
+        out("rng[0] = state")  # the shuffling state a diverging epoch returns to: before its draws
     out("state = shuffle_order(order, shuffle, state)")
     style.epoch_start()
     out("epoch_loss = 0.0")
@@ -317,10 +320,12 @@ class _Scalar:
     def b(l, j):
         return f"b{l}_{j}"
 
-    @staticmethod
-    def a(l, i):
-        """Input i of layer l: the sample for layer 0, else output i of layer l - 1."""
-        return f"x{i}" if l == 0 else f"a{l - 1}_{i}"
+    def a(self, l, i):
+        """Input i of layer l: the sample for layer 0, else output i of layer l - 1 (in
+        the OPTIM kernels after dropout: o<l-1>_<i> = a<l-1>_<i> * kp<l-1>_<i>)."""
+        if l == 0:
+            return f"x{i}"
+        return f"o{l - 1}_{i}" if self.optimizer else f"a{l - 1}_{i}"
 
     def prologue(self, fused):
         for name, off in zip(self.names, self.offsets):
@@ -335,6 +340,9 @@ class _Scalar:
             self.out("seen = clock[1]")
             for line in optim_kernels.settings_lines(self.optimizer):
                 self.out(line)
+            self.out("drop_base = rng[1]")
+            for l in range(self.spec.n_layers - 1):
+                self.out(f"rate{l} = rates[{l}]")
 
     def epoch_start(self):
         """The arrays hold the epoch's starting point (what a diverging epoch returns to)."""
@@ -346,7 +354,6 @@ class _Scalar:
                 self.out(f"second[{off}] = v_{name}")
             self.out("clock[0] = step")
             self.out("clock[1] = seen")
-            self.out("rng[0] = state")
 
     def batch_start(self):
         for name in self.names:
@@ -374,6 +381,20 @@ class _Scalar:
     def epilogue(self):
         """The trained locals back into the arrays, as at an epoch's start."""
         self.epoch_start()
+        if self.optimizer:
+            self.out("rng[0] = state")
+
+    def _dropout(self, l):
+        """Inverted dropout on hidden layer l's outputs (reference.dropout_keep): unit j of
+        the sample numbered ``seen + (k - start)`` is kept with draw number (that number)
+        x (hidden units) + (hidden units before layer l) + j; at rate 0 the multiplier is
+        1.0 and no number is drawn (x * 1.0 == x, so nothing changes)."""
+        sizes = self.spec.sizes
+        hidden, before = sum(sizes[1:-1]), sum(sizes[1 : l + 1])
+        for j in range(sizes[l + 1]):
+            draw = f"(seen + (k - start)) * {hidden} + {before + j}"
+            self.out(f"kp{l}_{j} = keep_multiplier(drop_base, {draw}, rate{l}) if rate{l} != 0.0 else 1.0")
+            self.out(f"o{l}_{j} = a{l}_{j} * kp{l}_{j}")
 
     def load_sample(self, index):
         """Locals x0.., y0.. of the sample in row ``index`` of X and Y."""
@@ -420,6 +441,8 @@ class _Scalar:
             else:
                 for j in range(sizes[l + 1]):
                     out(f"a{l}_{j} = {_activation(codes[l], f'z{l}_{j}')}")
+            if l < L - 1 and self.optimizer:
+                self._dropout(l)
             if l < L - 1:
                 self.layer_ends.append(len(out.lines))
         last = L - 1
@@ -431,8 +454,10 @@ class _Scalar:
         forward_lines = len(out.lines)
         for l in range(L - 1, 0, -1):  # error signals of hidden layers, from the old weights
             for i in range(sizes[l]):
-                total = _sum(f"{w(l, i, j)} * d{l}_{j}" for j in range(sizes[l + 1]))
-                value = _times_derivative(f"({total})", codes[l - 1], f"z{l - 1}_{i}", f"a{l - 1}_{i}")
+                total = f"({_sum(f'{w(l, i, j)} * d{l}_{j}' for j in range(sizes[l + 1]))})"
+                if self.optimizer:  # through the unit's dropout multiplier (1.0 at rate 0)
+                    total = f"({total} * kp{l - 1}_{i})"
+                value = _times_derivative(total, codes[l - 1], f"z{l - 1}_{i}", f"a{l - 1}_{i}")
                 out(f"d{l - 1}_{i} = {value}")
         for l in range(L):
             for i in range(sizes[l]):

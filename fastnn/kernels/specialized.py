@@ -39,10 +39,11 @@ def train_kernel(spec, batched):
     return cache.load(_source(spec), name, codegen.SIGNATURE, slp=False)
 
 
-def optim_kernel(spec, variant):
-    """Compiled unrolled kernel for training with an optimizer of this variant
-    (``fastnn.optim``'s ``kernel_variant``) and L1/L2 (no dropout), or None (use
-    generic.train_general). Signature: ``codegen.OPTIM_SIGNATURE``."""
-    if kind(spec) is None:
+def optim_kernel(spec, variant, dropout=False):
+    """Compiled generated kernel for training with an optimizer of this variant
+    (``fastnn.optim``'s ``kernel_variant``), L1/L2 and, when ``dropout``, dropout (the
+    unrolled kernels only), or None (use generic.train_general). Signature:
+    ``codegen.OPTIM_SIGNATURE``."""
+    if kind(spec) is None or (dropout and kind(spec) != "unrolled"):
         return None
     return cache.load(_source(spec), codegen.optim_name(variant), codegen.OPTIM_SIGNATURE, slp=False)

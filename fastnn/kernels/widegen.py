@@ -85,11 +85,12 @@ def supports(spec: Spec):
 _OPTIM_FUNCTION = '''
 
 @njit(cache=CACHE, nogil=True, error_model="numpy", boundscheck=False)
-def {name}(params, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, states1, states2, clock, rng):
+def {name}(params, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, rates, states1, states2, clock,
+           rng):
     """Any batch size with an optimizer and L1/L2: the contract of
-    fastnn.kernels.generic.train_general (no dropout; its first and second are states1
-    and states2 here; penalties: the L1 and L2 factor of every parameter, (n_params, 2)),
-    specialised to one network."""
+    fastnn.kernels.generic.train_general without the layout (no dropout: ``rates`` must be
+    zeros; its first and second are states1 and states2 here; penalties: the L1 and L2
+    factor of every parameter, (n_params, 2)), specialised to one network."""
 '''
 
 
@@ -387,7 +388,6 @@ class _Batch(_Wide):
         if to_arrays:
             out("clock[0] = step")
             out("clock[1] = seen")
-            out("rng[0] = state")
         else:
             self._copy(False, "penalties[{}, 0]", at.l1)
             self._copy(False, "penalties[{}, 1]", at.l2)
@@ -405,6 +405,7 @@ class _Batch(_Wide):
         super().epilogue()
         if self.optimizer:
             self._state(True)
+            self.out("rng[0] = state")
 
     def function(self):
         at, out = self.at, self.out
@@ -416,6 +417,8 @@ class _Batch(_Wide):
             self._state(False)
         out("for e in range(epochs):")
         out.indent()
+        if self.optimizer:
+            out("rng[0] = state")  # the shuffling state a diverging epoch returns to: before its draws
         out("state = shuffle_order(order, shuffle, state)")
         self.epoch_start()
         out("epoch_loss = 0.0")
