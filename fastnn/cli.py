@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import sys
@@ -231,6 +232,33 @@ def _data(args, loss=None):
     return X, y, None
 
 
+@contextlib.contextmanager
+def _dask_client(args):
+    """None, or a dask.distributed Client: connected to --scheduler, or to a LocalCluster
+    of --workers processes (one thread each) closed at the end."""
+    if args.scheduler is None and args.workers is None:
+        yield None
+        return
+    option = "--scheduler" if args.scheduler is not None else "--workers"
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise SystemExit(f"fastnn sweep: {option} needs dask.distributed: pip install 'fastnn[dask]'") from None
+    if args.scheduler is not None:
+        try:
+            client = Client(args.scheduler, timeout=30)
+        except (OSError, ValueError, TimeoutError) as exc:
+            raise SystemExit(f"fastnn sweep: cannot connect to --scheduler {args.scheduler!r}: {exc}") from None
+        with client:
+            print(f"dask: {len(client.nthreads())} workers at {args.scheduler}")
+            yield client
+        return
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        print(f"dask: a local cluster of {args.workers} worker processes")
+        yield client
+
+
 def sweep_command(args):
     """Train a grid of configurations; print the best; write --csv and --plot."""
     from .sweep import sweep
@@ -244,6 +272,8 @@ def sweep_command(args):
     # checked before training, so that a long sweep is not lost at the end
     if args.top < 1:
         raise SystemExit(f"fastnn sweep: --top must be at least 1, got {args.top}")
+    if args.workers is not None and args.workers < 1:
+        raise SystemExit(f"fastnn sweep: --workers must be at least 1, got {args.workers}")
     for option, path in (("--csv", args.csv), ("--plot", args.plot)):
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise SystemExit(f"fastnn sweep: {option} {path!r}: its folder does not exist")
@@ -276,14 +306,24 @@ def sweep_command(args):
             print(f"{args.data} lists its samples class by class: shuffled every epoch (--no-shuffle to keep the order)")
         elif shuffle:
             print(f"{args.data} is a classification set: shuffled every epoch (--no-shuffle to keep the order)")
-    try:
-        result = sweep(
-            sizes, X, y, lr=lr, seeds=seeds, hidden=hidden,
-            batch_size=batch_size, epochs=args.epochs, activation=activation, loss=loss,
-            init=args.init, shuffle=shuffle, checkpoints=checkpoints, allow_large=args.allow_large,
-        )
-    except (ValueError, TypeError) as exc:
-        raise SystemExit(f"fastnn sweep: {exc}") from None
+    with _dask_client(args) as client:
+        try:
+            result = sweep(
+                sizes, X, y, lr=lr, seeds=seeds, hidden=hidden,
+                batch_size=batch_size, epochs=args.epochs, activation=activation, loss=loss,
+                init=args.init, shuffle=shuffle, checkpoints=checkpoints, allow_large=args.allow_large,
+                client=client, store=args.store,
+            )
+        except (ValueError, TypeError) as exc:
+            raise SystemExit(f"fastnn sweep: {exc}") from None
+        except KeyboardInterrupt:
+            if not args.store:
+                raise
+            print(f"\nfastnn sweep: interrupted; the finished blocks are saved in {args.store}: run the same "
+                  "command again to train the rest", file=sys.stderr)
+            raise SystemExit(130) from None
+    if args.store:
+        print(f"store: {args.store} holds every block of this sweep")
     steps = len(result.configs) * args.epochs * X.shape[0]
     print(f"{len(result.configs)} configurations x {args.epochs} epochs on {X.shape[0]} samples: "
           f"{result.seconds:.3f} s ({result.seconds / steps * 1e9:.2f} ns per configuration-step; "
@@ -373,6 +413,13 @@ def build_parser():
     p.add_argument("--csv", help="write every configuration and its loss curve here")
     p.add_argument("--plot", help="write the loss curves (PNG) here")
     p.add_argument("--allow-large", action="store_true")
+    p.add_argument("--store", metavar="FOLDER", help="save every finished block here; run the same command again "
+                   "after an interruption to train only the rest (same result)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", help="train on this Dask cluster (e.g. tcp://host:8786; "
+                       "needs fastnn[dask])")
+    where.add_argument("--workers", type=int, metavar="N", help="train on a Dask LocalCluster of N worker "
+                       "processes started for this run (needs fastnn[dask])")
     p.set_defaults(func=sweep_command)
     p = sub.add_parser("seeds", help="the seed documents' numbers recomputed: kernel, reference, verdict")
     p.add_argument("seed", nargs="*", help="seed numbers (000 .. 004); default: all")

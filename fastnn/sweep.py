@@ -15,10 +15,11 @@ import html
 import itertools
 import math
 import numbers
+import os
 import queue
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 
 import numba
@@ -449,6 +450,9 @@ def sweep(
     l1=0.0,
     l2=0.0,
     dropout=0.0,
+    client=None,
+    store=None,
+    blocks_per_task=None,
 ):
     """Train every combination of ``lr`` x ``seeds`` x ``hidden`` x ``batch_size`` x
     ``optimizer`` x ``l1`` x ``l2`` x ``dropout``.
@@ -470,7 +474,14 @@ def sweep(
     terminal or in a notebook only; ``False`` never does.
     ``chunk``: configurations per block; ``threads``: blocks trained at once (default
     NUMBA_NUM_THREADS, i.e. all cores unless that variable says otherwise). Neither changes
-    any result. Returns a SweepResult; see the module docstring for what each
+    any result.
+    ``client``: a ``dask.distributed.Client``; the blocks then train as tasks on its
+    workers (``blocks_per_task`` blocks each; default: enough tasks for every worker
+    thread to take several), with the same result bit for bit (see ``fastnn.cluster`` and
+    docs/distributed.md). ``store``: a folder where every finished block is saved as it
+    completes; a sweep started again with the same arguments and data trains only the
+    blocks missing there, with the same result as an uninterrupted run (see
+    ``fastnn.store``). Returns a SweepResult; see the module docstring for what each
     configuration means.
     """
     start_params = None
@@ -502,6 +513,13 @@ def sweep(
     progress = check.flag(progress, "progress")
     allow_large = check.flag(allow_large, "allow_large")
     chunk = check.integer(chunk, "chunk", 1)
+    if blocks_per_task is not None:
+        blocks_per_task = check.integer(blocks_per_task, "blocks_per_task", 1)
+    if store is not None:
+        try:
+            store = os.fsdecode(os.fspath(store))
+        except TypeError:
+            raise TypeError(f"store must be a folder path (str or os.PathLike), got {type(store).__name__}") from None
     # numba.config, not numba.get_num_threads(): that would launch numba's threading layer
     threads = numba.config.NUMBA_NUM_THREADS if threads is None else check.integer(threads, "threads", 1)
     ckpts = []
@@ -596,49 +614,148 @@ def sweep(
         raise ValueError(f"epochs={epochs}: the loss curves of {K} configurations do not fit in memory") from None
     diverged = np.full(K, -1, dtype=np.int64)
     stuck = np.zeros(K, dtype=bool)
-    groups = []
+    # the groups holding configurations: their number, rows, and what trains them
+    jobs = []
+    ckpt_epochs = tuple(c - 1 for c in ckpts)
+    for g, (widths, bs, *choice) in enumerate(group_keys):
+        idx = np.flatnonzero(configs["group"] == g)
+        if len(idx):
+            jobs.append((g, idx, _Plan(specs[widths], options[(widths, *choice)], widths, bs, shuffle, epochs,
+                                       ckpt_epochs)))
+
+    def inputs_of(plan, idx):
+        """The plain inputs of configurations idx: starting parameters (n_params, len(idx)),
+        seeds (uint64) and learning rates."""
+        seeds, rates = configs["seed"][idx].astype(np.uint64), np.ascontiguousarray(configs["lr"][idx])
+        if start_params is not None:
+            return np.repeat(start_params[:, None], len(idx), axis=1), seeds, rates
+        # one initialisation per distinct seed, then a column per configuration
+        distinct, column_of = np.unique(seeds, return_inverse=True)
+        table = np.stack([plan.spec.init_params(init, int(seed)) for seed in distinct], axis=1)
+        return np.ascontiguousarray(table[:, column_of.ravel()]), seeds, rates
+
+    saved = None
+    if store is not None:  # refused (another sweep's store) before any work
+        from . import store as store_module
+
+        saved = store_module.open_store(store, store_module.manifest(
+            configs, Xc, Yc, epochs=epochs, shuffle=shuffle, init=init, start_params=start_params,
+            checkpoints=ckpts, chunk=chunk, specs=[specs[w] for w in hidden_list]))
+    if client is not None:
+        from . import cluster
+
+        cluster.check_client(client)
     started = time.perf_counter()
-    plain = {key: options[(key[0], *key[2:])].is_plain for key in group_keys}
-    kernels = {(widths, bs): _kernel(specs[widths], bs, shuffle)
-               for (widths, bs, *_), is_plain in plain.items() if is_plain}
-    for (widths, _, *choice), is_plain in plain.items():  # compiled (or loaded) here, not while timed
-        if not is_plain:
-            sweep_options.load(specs[widths], options[(widths, *choice)])
+    plans = list({plan: None for _, _, plan in jobs})
+    if client is None:
+        for plan in plans:  # compiled (or loaded) here, not while timed
+            _prepare(plan)
+    else:
+        cluster.prepare(client, plans)
     compile_seconds = time.perf_counter() - started
     started = time.perf_counter()
     bar = _Progress(K * epochs, enabled=progress)
+    try:
+        if client is None and saved is None:
+            groups = _train_in_slices(jobs, inputs_of, Xc, Yc, losses, diverged, stuck, bar, chunk, threads,
+                                      len(group_keys))
+        else:
+            groups = _train_whole_blocks(jobs, inputs_of, Xc, Yc, losses, diverged, stuck, bar, chunk, threads,
+                                         client, saved, blocks_per_task)
+    finally:
+        bar.close()
+    return SweepResult(
+        configs, losses, diverged, tuple(ckpts), groups, time.perf_counter() - started, compile_seconds, stuck
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one group trains: plain values, so that a Dask worker can receive them and build
+    the kernel itself. ``ckpt_epochs``: the checkpoint epochs, 0-based."""
+
+    spec: Spec
+    options: TrainOptions
+    hidden: tuple
+    batch_size: int
+    shuffle: bool
+    epochs: int
+    ckpt_epochs: tuple
+
+
+def _prepare(plan):
+    """Compile (or load from the disk cache) the kernel that trains plan's group."""
+    if plan.options.is_plain:
+        _kernel(plan.spec, plan.batch_size, plan.shuffle)
+    else:
+        sweep_options.load(plan.spec, plan.options)
+
+
+def _group_kernel(plan, seeds):
+    """The callable training a group's configurations (whose seeds are ``seeds``), with the
+    sweep kernels' calling contract (``kernels.sweep_generic``): the generated or generic
+    plain-SGD kernel, or ``sweep_options.blocks`` for the other options. Every path (the
+    thread pool, a store, a Dask task) picks it here."""
+    if plan.options.is_plain:
+        return _kernel(plan.spec, plan.batch_size, plan.shuffle)
+    return sweep_options.blocks(plan.spec, plan.options, seeds)
+
+
+def _train_range(plan, X, Y, P, seeds, rates, chunk):
+    """Train configurations of one group from their plain inputs, every epoch, in blocks of
+    ``chunk`` columns: ``P`` (n_params, n) their starting parameters, ``seeds`` (n,) uint64,
+    ``rates`` (n,) float64. Pure (the inputs are not modified, nothing is shared), so a Dask
+    task may run it anywhere, twice if need be.
+
+    Returns (losses (n, epochs), diverged (n,), params (n_params, n), checkpoints
+    (n_checkpoints, n_params, n), stuck (n,)). Each configuration's numbers depend on its own
+    inputs only: which range or block it trains in changes nothing.
+    """
+    P = np.array(P, dtype=np.float64, order="C")
+    start = P.copy()
+    n = P.shape[1]
+    seeds = np.ascontiguousarray(seeds, dtype=np.uint64)
+    states = seeds.copy()  # the kernels advance each configuration's shuffling stream in place
+    rates = np.ascontiguousarray(rates, dtype=np.float64)
+    losses = np.full((n, plan.epochs), np.nan, dtype=np.float64)
+    diverged = np.full(n, -1, dtype=np.int64)
+    ckpt_epochs = np.array(plan.ckpt_epochs, dtype=np.int64)
+    ckpt = np.zeros((len(ckpt_epochs), plan.spec.n_params, n), dtype=np.float64)
+    kernel = _group_kernel(plan, seeds)
+    layout = plan.spec.layout()
+    args = (P, X, Y, rates, plan.batch_size, plan.shuffle, states, 0, plan.epochs, losses, diverged, ckpt_epochs,
+            ckpt)
+    for k0 in range(0, n, chunk):
+        kernel(*args, k0, min(k0 + chunk, n), layout)
+    stuck = (P == start).all(axis=0) & (diverged < 0)
+    return losses, diverged, P, ckpt, stuck
+
+
+def _train_in_slices(jobs, inputs_of, Xc, Yc, losses, diverged, stuck, bar, chunk, threads, n_groups):
+    """The in-process sweep: each group's blocks on the thread pool, a slice of epochs at a
+    time (so that progress shows between kernel calls); returns the groups."""
+    K = len(losses)
+    epochs = losses.shape[1]
+    groups = []
     # The calling thread trains blocks too, so a sweep needs threads - 1 helpers: waking
     # a thread on an idle core of this shared VM takes 0.4-1.9 ms in the median and up to
     # 9 ms (measured), and the caller is awake already (5% faster in the median of 30
     # interleaved 2-thread sweeps).
     pool = ThreadPoolExecutor(max_workers=threads - 1) if threads > 1 else None
     try:
-        for g, (widths, bs, *choice) in enumerate(group_keys):
-            spec = specs[widths]
-            idx = np.flatnonzero(configs["group"] == g)
-            if len(idx) == 0:
-                continue
-            group_options = options[(widths, *choice)]
-            if start_params is not None:
-                P = np.repeat(start_params[:, None], len(idx), axis=1)
-            else:  # one initialisation per distinct seed, then a column per configuration
-                distinct, column_of = np.unique(configs["seed"][idx], return_inverse=True)
-                table = np.stack([spec.init_params(init, int(seed)) for seed in distinct], axis=1)
-                P = np.ascontiguousarray(table[:, column_of.ravel()])
+        for g, idx, plan in jobs:
+            spec = plan.spec
+            P, seeds, rates = inputs_of(plan, idx)
             P_start = P.copy()  # to find the configurations whose parameters never change
-            states = configs["seed"][idx].astype(np.uint64)
-            rates = np.ascontiguousarray(configs["lr"][idx])
+            states = seeds.copy()
             if len(idx) == K:  # one group: the kernels write the result's arrays directly
                 g_losses, g_div = losses, diverged
             else:
                 g_losses = np.full((len(idx), epochs), np.nan, dtype=np.float64)
                 g_div = np.full(len(idx), -1, dtype=np.int64)
-            ckpt_epochs = np.array([c - 1 for c in ckpts], dtype=np.int64)
-            ckpt = np.zeros((len(ckpts), spec.n_params, len(idx)), dtype=np.float64)
-            if group_options.is_plain:
-                kernel = kernels[(widths, bs)]
-            else:
-                kernel = sweep_options.blocks(spec, group_options, configs["seed"][idx])
+            ckpt_epochs = np.array(plan.ckpt_epochs, dtype=np.int64)
+            ckpt = np.zeros((len(ckpt_epochs), spec.n_params, len(idx)), dtype=np.float64)
+            kernel = _group_kernel(plan, seeds)
             layout = spec.layout()
             e = 0
             per_epoch = None
@@ -646,7 +763,8 @@ def sweep(
                 # Run in slices of epochs so that progress can be shown between calls.
                 todo = epochs - e if per_epoch is None and not bar.enabled else _slice(per_epoch, epochs - e)
                 t0 = time.perf_counter()
-                args = (P, Xc, Yc, rates, bs, shuffle, states, e, e + todo, g_losses, g_div, ckpt_epochs, ckpt)
+                args = (P, Xc, Yc, rates, plan.batch_size, plan.shuffle, states, e, e + todo, g_losses, g_div,
+                        ckpt_epochs, ckpt)
                 # Every thread (the caller and its helpers) takes the next untrained block
                 # until none is left: a pool hand-off per block cost ~0.1 ms (measured), and
                 # a fixed share per thread waits for the slowest thread (on a shared host a
@@ -667,20 +785,103 @@ def sweep(
                 took = time.perf_counter() - t0
                 per_epoch = took / todo
                 e += todo
-                bar.advance(len(idx) * todo, expected_total=per_epoch * epochs * len(group_keys))
+                bar.advance(len(idx) * todo, expected_total=per_epoch * epochs * n_groups)
             if g_losses is not losses:
                 losses[idx] = g_losses
                 diverged[idx] = g_div
             stuck[idx] = (P == P_start).all(axis=0) & (g_div < 0)
-            groups.append(Group(widths, bs, spec, idx, np.ascontiguousarray(P.T),
-                                np.ascontiguousarray(ckpt.transpose(0, 2, 1)), group_options))
+            groups.append(Group(plan.hidden, plan.batch_size, spec, idx, np.ascontiguousarray(P.T),
+                                np.ascontiguousarray(ckpt.transpose(0, 2, 1)), plan.options))
     finally:
         if pool is not None:
             pool.shutdown()
-        bar.close()
-    return SweepResult(
-        configs, losses, diverged, tuple(ckpts), groups, time.perf_counter() - started, compile_seconds, stuck
-    )
+    return groups
+
+
+def _train_whole_blocks(jobs, inputs_of, Xc, Yc, losses, diverged, stuck, bar, chunk, threads, client, saved,
+                        blocks_per_task):
+    """Each block trained to its last epoch in one go (``_train_range``), on the thread pool
+    or as Dask tasks on ``client``'s workers, and written to the store ``saved`` (if any) as
+    it completes; blocks found in the store are loaded instead. Results land in their slots
+    by group and block index, whatever order they finish in. Returns the groups."""
+    epochs = losses.shape[1]
+    plans = {g: plan for g, _, plan in jobs}
+    rows = {g: idx for g, idx, _ in jobs}
+    inputs = {g: inputs_of(plan, idx) for g, idx, plan in jobs}
+    finals = {g: np.empty_like(inputs[g][0]) for g in plans}
+    kept = {g: np.zeros((len(plan.ckpt_epochs), plan.spec.n_params, len(rows[g])), dtype=np.float64)
+            for g, plan in plans.items()}
+
+    def accept(g, k0, result):
+        block_losses, block_div, block_params, block_ckpt, block_stuck = result
+        k1 = k0 + len(block_div)
+        where = rows[g][k0:k1]
+        losses[where] = block_losses
+        diverged[where] = block_div
+        stuck[where] = block_stuck
+        finals[g][:, k0:k1] = block_params
+        kept[g][:, :, k0:k1] = block_ckpt
+
+    shapes = {g: (len(rows[g]), plan.spec.n_params, len(plan.ckpt_epochs)) for g, plan in plans.items()}
+    done = {} if saved is None else saved.load(shapes, epochs, chunk)
+    for (g, b), result in sorted(done.items()):
+        accept(g, b * chunk, result)
+        bar.advance(len(result[1]) * epochs, expected_total=0.0)
+    missing = [(g, b) for g, idx, _ in jobs for b in range(-(-len(idx) // chunk)) if (g, b) not in done]
+    if client is None:
+        per_task = 1
+    else:
+        from . import cluster
+
+        per_task = blocks_per_task or cluster.blocks_per_task(client, len(missing))
+    units = []  # (group, first block, block after the last): consecutive missing blocks of a group
+    for g, b in missing:
+        if units and units[-1][0] == g and units[-1][2] == b and units[-1][2] - units[-1][1] < per_task:
+            units[-1][2] = b + 1
+        else:
+            units.append([g, b, b + 1])
+    to_train = sum(min(b1 * chunk, len(rows[g])) - b0 * chunk for g, b0, b1 in units) * epochs
+    trained = 0
+    started = time.perf_counter()
+
+    def unit_inputs(unit):
+        g, b0, b1 = unit
+        k0, k1 = b0 * chunk, min(b1 * chunk, len(rows[g]))
+        P, seeds, rates = inputs[g]
+        return plans[g], P[:, k0:k1], seeds[k0:k1], rates[k0:k1]
+
+    def finished(i, result):
+        """Unit i's results: into the store block by block, then into their slots."""
+        nonlocal trained
+        g, b0, b1 = units[i]
+        for b in range(b0, b1):
+            lo, hi = (b - b0) * chunk, min((b - b0 + 1) * chunk, len(result[1]))
+            block = (result[0][lo:hi], result[1][lo:hi], result[2][:, lo:hi], result[3][:, :, lo:hi],
+                     result[4][lo:hi])
+            if saved is not None:
+                saved.write(g, b, block)
+            accept(g, b * chunk, block)
+        trained += len(result[1]) * epochs
+        elapsed = time.perf_counter() - started
+        bar.advance(len(result[1]) * epochs, expected_total=elapsed * to_train / trained)
+
+    if client is not None:
+        cluster.train(client, Xc, Yc, [unit_inputs(u) for u in units], chunk, finished)
+    elif units:
+        pool = ThreadPoolExecutor(max_workers=min(threads, len(units)))
+        try:
+            futures = {}
+            for i, unit in enumerate(units):
+                plan, P, seeds, rates = unit_inputs(unit)
+                futures[pool.submit(_train_range, plan, Xc, Yc, P, seeds, rates, chunk)] = i
+            for future in as_completed(futures):
+                finished(futures[future], future.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    if saved is not None:
+        saved.finish()
+    return [Group(plan.hidden, plan.batch_size, plan.spec, idx, np.ascontiguousarray(finals[g].T),
+                  np.ascontiguousarray(kept[g].transpose(0, 2, 1)), plan.options) for g, idx, plan in jobs]
 
 
 def _train_blocks(kernel, args, blocks, layout):

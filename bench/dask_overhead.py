@@ -1,0 +1,92 @@
+"""The figures of docs/distributed.md: a sweep's per-block training time, Dask's per-task
+overhead, and the 1,024-configuration sweep on a 2-worker LocalCluster against the
+in-process thread pool.
+
+Run: ``python bench/dask_overhead.py`` (needs fastnn[dask]). The grid is seed 000's
+(bench/test_sweep.py): 2-2-1 ReLU, squared error, per-sample SGD, He init; 64 learning
+rates (geomspace(1e-4, 1e-2)) x 16 seeds = 1,024 configurations = 32 blocks of 32, on
+datasets.quadratic(100, seed=0), 200 epochs. Each figure is printed with how it was
+measured; the ratio comes from one timed run of each, after one untimed run that warms the
+kernels (in this process and in the workers).
+"""
+from __future__ import annotations
+
+import operator
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import fastnn
+from fastnn import datasets
+
+sweep_module = sys.modules["fastnn.sweep"]
+
+X, Y = datasets.quadratic(100, seed=0)
+GRID = dict(lr=np.geomspace(1e-4, 1e-2, 64), seeds=list(range(16)), epochs=200, init="he", progress=False)
+
+
+def block_seconds(repeats=7):
+    """Seconds per block of this sweep: the in-process sweep on one thread (median of
+    ``repeats`` runs) over its 32 blocks."""
+    fastnn.sweep([2, 2, 1], X, Y, threads=1, **GRID)  # warm
+    return statistics.median(fastnn.sweep([2, 2, 1], X, Y, threads=1, **GRID).seconds for _ in range(repeats)) / 32
+
+
+def main():
+    from distributed import Client, LocalCluster
+
+    t_block = block_seconds()
+    print(f"one block (32 configurations x 200 epochs x 100 samples): {t_block * 1e3:.3f} ms (one-thread sweep, "
+          f"median of 7, / 32 blocks)")
+
+    fastnn.sweep([2, 2, 1], X, Y, **GRID)  # warm
+    t0 = time.perf_counter()
+    local = fastnn.sweep([2, 2, 1], X, Y, **GRID)
+    local_wall = time.perf_counter() - t0
+    print(f"in-process thread pool (default threads): seconds {local.seconds:.4f}, wall {local_wall:.4f} s")
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        fastnn.sweep([2, 2, 1], X, Y, client=client, **GRID)  # warm the workers' kernels
+        t0 = time.perf_counter()
+        remote = fastnn.sweep([2, 2, 1], X, Y, client=client, **GRID)
+        remote_wall = time.perf_counter() - t0
+        same = np.array_equal(remote.losses.view(np.uint64), local.losses.view(np.uint64))
+        print(f"2-worker LocalCluster, warm, default blocks per task "
+              f"({fastnn.cluster.blocks_per_task(client, 32)}): seconds {remote.seconds:.4f}, wall {remote_wall:.4f} s "
+              f"(version check + kernel preparation {remote.compile_seconds:.4f} s); bit-identical: {same}")
+        print(f"ratio (cluster wall / thread-pool wall), one run each: {remote_wall / local_wall:.1f}x")
+
+        # Dask's own cost per task: trivial tasks, pipelined (throughput) and one at a time (latency).
+        n = 2000
+        t0 = time.perf_counter()
+        client.gather(client.map(operator.neg, range(n), pure=False))
+        pipelined = (time.perf_counter() - t0) / n
+        latencies = []
+        for i in range(50):
+            t0 = time.perf_counter()
+            client.submit(operator.neg, i, pure=False).result()
+            latencies.append(time.perf_counter() - t0)
+        print(f"trivial tasks: {pipelined * 1e3:.3f} ms each pipelined ({n} tasks, 2 workers), "
+              f"{statistics.median(latencies) * 1e3:.2f} ms round trip one at a time (median of 50)")
+
+        # fastnn's cost per task: the same sweep split into 2 to 128 tasks (median of 3 runs
+        # each); seconds - compute / 2 fitted as fixed + per_task * tasks.
+        rows = []
+        for chunk, per_task in ((32, 16), (32, 4), (32, 1), (8, 1)):
+            blocks = -(-1024 // chunk)
+            tasks = -(-blocks // per_task)
+            seconds = statistics.median(
+                fastnn.sweep([2, 2, 1], X, Y, client=client, chunk=chunk, blocks_per_task=per_task, **GRID).seconds
+                for _ in range(3))
+            rows.append((tasks, seconds))
+            print(f"chunk {chunk}, {per_task} block(s) per task = {tasks} tasks: {seconds:.4f} s (median of 3)")
+        tasks, seconds = np.array(rows).T
+        per_task, fixed = np.polyfit(tasks, seconds - 32 * t_block / 2, 1)
+        print(f"fit: seconds = compute / 2 workers + {fixed * 1e3:.1f} ms + {per_task * 1e3:.2f} ms x tasks")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Sweeps on a Dask cluster: ``fastnn.sweep(..., client=client)``.
+
+``client`` is a ``dask.distributed.Client`` (``pip install 'fastnn[dask]'``). The sweep
+then runs its blocks of configurations as tasks on the client's workers:
+
+* X and y are sent once to every worker (``client.scatter(..., broadcast=True)``);
+* each task trains a run of consecutive blocks of one group from plain inputs (the
+  group's Spec and TrainOptions, its starting parameters, seeds and learning rates) with
+  ``fastnn.sweep._train_range``, the function the in-process sweep uses with a store: the
+  worker picks and builds the kernel itself from the network's shape (a pickled numba
+  dispatcher carries no machine code), once per worker process, loading it from the
+  worker's disk cache when it is there (``fastnn.kernels.cache``);
+* there are several tasks per worker thread, so that the scheduler balances them; their
+  results are written into their slots by group and block index, in whatever order they
+  finish, and shown on the progress bar as they arrive;
+* tasks are pure (inputs to block results, nothing shared or mutated): when a worker dies,
+  Dask runs its unfinished tasks again elsewhere and the result is unchanged.
+
+The result is bit-identical to the in-process sweep whatever the number of workers and
+threads, provided every worker runs the same fastnn, numba and numpy: that is checked
+first (``client.run``), and a difference is a ValueError naming ``client``.
+"""
+from __future__ import annotations
+
+import math
+import uuid
+
+import numpy as np
+
+# Tasks per worker thread when blocks_per_task is not given: enough for the scheduler to
+# even out a slow worker, few enough that each task amortises its overhead.
+TASKS_PER_THREAD = 4
+
+
+def _versions():
+    """What decides a worker's numbers: its fastnn (and kernel sources), numba and numpy."""
+    import numba
+    import numpy
+
+    import fastnn
+    from fastnn.kernels.compiler import sources_digest
+
+    return {"fastnn": f"{fastnn.__version__} (kernel sources {sources_digest()})", "numba": numba.__version__,
+            "numpy": numpy.__version__}
+
+
+_worker_versions = _versions  # what client.run asks every worker for (tests replace it)
+
+
+def check_client(client):
+    """TypeError unless ``client`` is a dask.distributed Client; ValueError naming
+    ``client`` when it has no workers or a worker runs other versions than this process."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise TypeError("client must be a dask.distributed.Client, and dask.distributed is not installed: "
+                        "pip install 'fastnn[dask]'") from None
+    if not isinstance(client, Client):
+        raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
+    try:
+        reported = client.run(_worker_versions)
+    except Exception as exc:
+        raise ValueError(f"client: cannot ask the cluster's workers for their versions: {type(exc).__name__}: "
+                         f"{exc}") from None
+    if not reported:
+        raise ValueError("client: the cluster has no workers")
+    here = _versions()
+    different = []
+    for address, theirs in sorted(reported.items()):
+        diffs = [f"{name} {theirs.get(name) if isinstance(theirs, dict) else None}" for name in here
+                 if not isinstance(theirs, dict) or theirs.get(name) != here[name]]
+        if diffs:
+            different.append(f"{address} runs {', '.join(diffs)}")
+    if different:
+        mine = ", ".join(f"{name} {value}" for name, value in here.items())
+        raise ValueError(f"client: {len(different)} of the cluster's {len(reported)} workers run other versions "
+                         f"than this process ({mine}), so the sweep could differ from a local one: "
+                         f"{'; '.join(different)}. Install the same fastnn, numba and numpy on every worker")
+
+
+def _prepare(plans):
+    """On a worker: compile (or load) the kernels of ``plans`` (memoised per process)."""
+    from fastnn.sweep import _prepare as prepare
+
+    for plan in plans:
+        prepare(plan)
+    return True
+
+
+def prepare(client, plans):
+    """Have every worker compile or load the sweep's kernels before the timed part."""
+    workers = list(client.nthreads())
+    token = uuid.uuid4().hex[:12]
+    futures = [client.submit(_prepare, plans, workers=[worker], allow_other_workers=True, pure=False,
+                             key=f"fastnn-prepare-{token}-{i}")
+               for i, worker in enumerate(workers)]
+    try:
+        client.gather(futures)
+    finally:
+        client.cancel(futures)
+
+
+def blocks_per_task(client, n_blocks):
+    """Default blocks per task: about TASKS_PER_THREAD tasks per worker thread."""
+    threads = max(1, sum(client.nthreads().values()))
+    return max(1, math.ceil(n_blocks / (TASKS_PER_THREAD * threads)))
+
+
+def _task(plan, X, Y, P, seeds, rates, chunk):
+    """One task: the configurations (columns of P) of one group, trained to the end."""
+    from fastnn.sweep import _train_range
+
+    # Arrays that arrive over the network can be read-only; the kernels take writable ones.
+    X = np.require(X, np.float64, ["C", "W"])
+    Y = np.require(Y, np.float64, ["C", "W"])
+    return _train_range(plan, X, Y, P, seeds, rates, chunk)
+
+
+def train(client, X, Y, units, chunk, finished):
+    """Train ``units`` ((plan, P, seeds, rates) each) as tasks on ``client``'s workers;
+    ``finished(i, result)`` receives unit i's result as its task completes. Tasks not yet
+    done when an error (or Ctrl-C) stops the loop are cancelled."""
+    from distributed import as_completed
+
+    if not units:
+        return
+    X_future, Y_future = client.scatter([X, Y], broadcast=True)
+    token = uuid.uuid4().hex[:12]
+    futures = {}
+    for i, (plan, P, seeds, rates) in enumerate(units):
+        future = client.submit(_task, plan, X_future, Y_future, np.ascontiguousarray(P), seeds, rates, chunk,
+                               key=f"fastnn-block-{token}-{i}", pure=False)
+        futures[future] = i
+    left = set(futures)
+    try:
+        # batches(): the results that are ready, fetched together (one round trip for many)
+        for batch in as_completed(futures, with_results=True).batches():
+            for future, result in batch:
+                left.discard(future)
+                finished(futures[future], result)
+    finally:
+        if left:
+            client.cancel(list(left))

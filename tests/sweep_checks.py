@@ -1,0 +1,48 @@
+"""Grids and a bit-for-bit comparison of two sweeps, shared by tests/test_store.py and
+tests/test_distributed.py.
+
+The grids reuse the shapes of tests/test_sweep.py and tests/test_sweep_options.py (so that
+numba's disk cache is warm): 2-2-1 tanh/linear and the generic 2-40-1 with shuffling,
+mini-batches, divergence (lr up to 1e10) and checkpoints; 2-3-1 tanh over an optimizer axis,
+L2 and dropout (both the vectorised and the one-at-a-time options kernels).
+"""
+import numpy as np
+
+import fastnn
+from fastnn import datasets
+
+from strategies import assert_bits_equal
+
+QX, QY = datasets.quadratic(20, seed=0)
+
+# 144 configurations in 4 groups of 36 (tests/test_sweep.py's THREAD_GRID).
+PLAIN = dict(sizes=[2, 2, 1], lr=list(np.geomspace(1e-3, 1e10, 6)), seeds=list(range(6)), hidden=[2, 40],
+             batch_size=[1, 5], epochs=6, shuffle=True, checkpoints=[2, 5], activation=["tanh", "linear"],
+             loss="half_squared_error", init="he")
+# 96 configurations in 24 groups of 4 (tests/test_sweep_options.py's GRID, one l2 value fewer).
+OPTIONS = dict(sizes=[2, 3, 1], lr=[1e-3, 3e-2], seeds=[0, 1], batch_size=[1, 6], epochs=4, shuffle=True,
+               checkpoints=[2], optimizer=["sgd", fastnn.Adam(beta1=0.8), fastnn.SGD(momentum=0.9, nesterov=True)],
+               l2=[0.0, 1e-3], dropout=[0.0, 0.25], activation="tanh", loss="half_squared_error")
+GRIDS = {"plain": PLAIN, "options": OPTIONS}
+
+
+def run(grid, X=QX, Y=QY, **extra):
+    """fastnn.sweep of one of GRIDS (progress off)."""
+    kwargs = {key: value for key, value in grid.items() if key != "sizes"}
+    return fastnn.sweep(grid["sizes"], X, Y, **{"progress": False, **kwargs, **extra})
+
+
+def assert_same_sweep(a, b, what):
+    """Two sweeps of the same grid gave the same numbers, bit for bit (stuck included)."""
+    assert a.configs.dtype == b.configs.dtype and np.array_equal(a.configs, b.configs), what
+    assert_bits_equal(a.losses, b.losses, f"{what}: losses")
+    assert np.array_equal(a.diverged_epoch, b.diverged_epoch), f"{what}: diverged_epoch"
+    assert np.array_equal(a.stuck, b.stuck), f"{what}: stuck"
+    assert a.checkpoints == b.checkpoints, what
+    assert len(a.groups) == len(b.groups), what
+    for g, (ga, gb) in enumerate(zip(a.groups, b.groups)):
+        assert (ga.hidden, ga.batch_size, ga.spec, ga.options) == (gb.hidden, gb.batch_size, gb.spec, gb.options), \
+            f"{what}: group {g}"
+        assert np.array_equal(ga.indices, gb.indices), f"{what}: group {g} indices"
+        assert_bits_equal(ga.params, gb.params, f"{what}: group {g} params")
+        assert_bits_equal(ga.checkpoint_params, gb.checkpoint_params, f"{what}: group {g} checkpoint params")

@@ -1,0 +1,199 @@
+"""Sweeps on a Dask cluster (``fastnn.sweep(..., client=client)``, ``fastnn sweep
+--workers N``): bit-identical to the in-process sweep whatever the split into tasks, also
+when a worker process dies mid-sweep; workers running other versions are refused; a
+store works with a client; two processes compiling the same new kernel into one fresh
+shared cache folder both succeed and agree.
+
+One LocalCluster (2 worker processes, 1 thread each) serves the module. The grids are
+tests/sweep_checks.py's (the shapes of tests/test_sweep.py and tests/test_sweep_options.py).
+"""
+import hashlib
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+import fastnn
+from fastnn import cli
+
+from sweep_checks import GRIDS, PLAIN, assert_same_sweep, run
+
+sweep_module = importlib.import_module("fastnn.sweep")
+TESTS = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        with distributed.Client(cluster) as client:
+            yield client
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return {name: run(grid) for name, grid in GRIDS.items()}
+
+
+@pytest.mark.parametrize("name", sorted(GRIDS))
+@pytest.mark.parametrize("chunk, blocks_per_task", [(32, None), (3, 2)])
+def test_cluster_sweep_equals_the_local_sweep(client, reference, name, chunk, blocks_per_task):
+    result = run(GRIDS[name], client=client, chunk=chunk, blocks_per_task=blocks_per_task)
+    assert_same_sweep(result, reference[name], f"{name} grid on the cluster, chunk={chunk}")
+    assert result.diverged.any() or name == "options"
+
+
+def test_a_worker_killed_mid_sweep_costs_only_its_tasks(client, reference, tmp_path):
+    """A worker plugin ends its worker's process (os._exit) when that worker finishes its
+    first sweep task, once for the whole cluster (an O_EXCL marker file): Dask runs the
+    lost tasks again on the other worker (and on the restarted one), and the result is
+    unchanged."""
+    from distributed import WorkerPlugin
+
+    marker = str(tmp_path / "killed")
+
+    class KillOnce(WorkerPlugin):
+        def transition(self, key, start, finish, **kwargs):
+            if finish != "memory" or not str(key).startswith("fastnn-block-"):
+                return
+            try:
+                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return
+            os._exit(1)
+
+    client.register_plugin(KillOnce(), name="fastnn-kill-once")
+    try:
+        result = run(PLAIN, client=client, chunk=2, blocks_per_task=1)
+    finally:
+        client.unregister_worker_plugin("fastnn-kill-once")
+    assert os.path.exists(marker)  # a worker did die mid-sweep
+    assert_same_sweep(result, reference["plain"], "with a worker killed mid-sweep")
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_workers_with_other_versions_are_refused(client, monkeypatch):
+    def other_numba():  # runs on the workers (pickled by value)
+        from fastnn import cluster
+
+        versions = cluster._versions()
+        versions["numba"] = "0.0.1"
+        return versions
+
+    monkeypatch.setattr(sweep_module, "_kernel", lambda *args: pytest.fail("a kernel was loaded"))
+    monkeypatch.setattr(importlib.import_module("fastnn.cluster"), "_worker_versions", other_numba)
+    with pytest.raises(ValueError, match=r"client: \d of the cluster's \d workers run other versions than this "
+                                         r"process \(fastnn 0\.1\.0 .*numba 0\.0\.1.*Install the same"):
+        run(PLAIN, client=client)
+
+
+def test_a_client_must_be_a_dask_client():
+    with pytest.raises(TypeError, match="client must be a dask.distributed.Client"):
+        run(PLAIN, client="tcp://127.0.0.1:8786")
+
+
+def test_store_with_a_client(client, reference, tmp_path, monkeypatch):
+    """A store filled partly in-process is finished on the cluster, and one filled partly
+    on the cluster (Ctrl-C after 2 tasks) is finished in-process: both equal the reference."""
+    real = sweep_module._Progress.advance
+
+    def interrupt_after(n):
+        seen = []
+
+        def advance(self, amount, expected_total):
+            real(self, amount, expected_total)
+            seen.append(amount)
+            if len(seen) == n:
+                raise KeyboardInterrupt
+
+        return advance
+
+    for first, then in ((None, client), (client, None)):
+        folder = tmp_path / f"store-{first is None}"
+        with monkeypatch.context() as patch:
+            patch.setattr(sweep_module._Progress, "advance", interrupt_after(2))
+            with pytest.raises(KeyboardInterrupt):
+                run(PLAIN, client=first, store=folder, chunk=4, blocks_per_task=3)
+        saved = len([name for name in os.listdir(folder) if name.endswith(".npz")])
+        assert 2 <= saved < 36
+        result = run(PLAIN, client=then, store=folder, chunk=4)
+        assert_same_sweep(result, reference["plain"], f"store begun with client={first}, finished with {then}")
+
+
+def test_command_workers_and_scheduler(client, capsys):
+    args = ["sweep", "--sizes", "2,2,1", "--lr", "0.01,0.1", "--seeds", "0:3", "--batch-size", "1,2", "--epochs", "3"]
+    cli.main(args)
+    local = capsys.readouterr().out
+    cli.main(args + ["--workers", "2"])
+    out = capsys.readouterr().out
+    assert "dask: a local cluster of 2 worker processes" in out
+    assert out[out.index("rank config"):] == local[local.index("rank config"):]
+    address = client.scheduler.address
+    cli.main(args + ["--scheduler", address])
+    out = capsys.readouterr().out
+    assert f"workers at {address}" in out
+    assert out[out.index("rank config"):] == local[local.index("rank config"):]
+    with pytest.raises(SystemExit, match="--workers must be at least 1"):
+        cli.main(args + ["--workers", "0"])
+    with pytest.raises(SystemExit):  # one or the other
+        cli.main(args + ["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"])
+
+
+# ------------------------------------------------------------------ a shared cache folder
+
+COMPILE = """
+import hashlib, os, sys, time
+import fastnn
+from fastnn import datasets
+from fastnn.kernels import cache, sweepgen
+sweep_module = sys.modules["fastnn.sweep"]
+
+ready, other = sys.argv[1], sys.argv[2]
+open(ready, "w").close()
+deadline = time.monotonic() + 60
+while not os.path.exists(other) and time.monotonic() < deadline:  # start compiling together
+    time.sleep(0.001)
+X, y = datasets.quadratic(20, seed=0)
+r = fastnn.sweep([2, 1, 1], X, y, lr=[1e-3, 1e-2], seeds=[0, 1], epochs=3, progress=False)
+spec = r.groups[0].spec
+kernel = cache.load(sweepgen.cached_source(spec), sweepgen.kernel_name(1, False), sweep_module._SIGNATURE)
+digest = hashlib.sha256(r.losses.tobytes() + r.groups[0].params.tobytes()).hexdigest()
+print(digest, sum(kernel.stats.cache_hits.values()), sum(kernel.stats.cache_misses.values()))
+"""
+
+
+def test_two_processes_compiling_one_new_kernel_into_a_shared_cache(tmp_path):
+    """Two worker-like processes compile the same new kernel at once into fresh, shared
+    FASTNN_CACHE_DIR and NUMBA_CACHE_DIR: both succeed with the same numbers, and a third
+    process then loads that kernel from the cache (numba writes its index and data files
+    through a temporary file and a rename, fastnn its generated sources likewise; see
+    numba issue #4807 for the races of older numba versions)."""
+    env = {**os.environ, "FASTNN_CACHE_DIR": str(tmp_path / "fastnn"), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    env.pop("FASTNN_NO_CACHE", None)
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    runs = [subprocess.Popen([sys.executable, "-c", COMPILE, mine, theirs], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for mine, theirs in ((a, b), (b, a))]
+    outputs = []
+    for process in runs:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        outputs.append(out.split())
+    assert outputs[0][0] == outputs[1][0]  # the same numbers
+    assert any(int(misses) == 1 for _, _, misses in outputs)  # it was compiled, not found
+    out = subprocess.run([sys.executable, "-c", COMPILE, a, b], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    digest, hits, misses = out.stdout.split()
+    assert digest == outputs[0][0] and (int(hits), int(misses)) == (1, 0)  # loaded from the shared cache
+    local = fastnn.sweep([2, 1, 1], *fastnn.datasets.quadratic(20, seed=0), lr=[1e-3, 1e-2], seeds=[0, 1], epochs=3,
+                         progress=False)
+    assert hashlib.sha256(local.losses.tobytes() + local.groups[0].params.tobytes()).hexdigest() == digest
+
+
+def test_without_dask_a_client_is_refused_clearly(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if dask.distributed were not installed
+    with pytest.raises(TypeError, match=r"dask.distributed is not installed: pip install 'fastnn\[dask\]'"):
+        run(PLAIN, client=object())
+    with pytest.raises(SystemExit, match=r"--workers needs dask.distributed: pip install 'fastnn\[dask\]'"):
+        cli.main(["sweep", "--sizes", "2,2,1", "--epochs", "1", "--workers", "2"])
