@@ -197,7 +197,7 @@ def _network(header, arrays):
 
 def _sweep(header, arrays):
     from .spec import Spec
-    from .sweep import Group, SweepResult
+    from .sweep_result import Group, SweepResult
 
     configs = _array(arrays, "configs", "V", 1)
     if set(configs.dtype.names or ()) < {"lr", "seed", "hidden", "batch_size", "group"}:
