@@ -5,7 +5,9 @@ rankings, CSV, pandas, plots, display) and its ``Group``s. ``fastnn.sweep`` make
 from __future__ import annotations
 
 import csv
+import functools
 import html
+import io
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -326,11 +328,25 @@ def _axes(ax, size):
     if ax is not None:
         return ax.figure, ax, False
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=size)
+    fig = _figure_class()(figsize=size)
     FigureCanvasAgg(fig)
     return fig, fig.add_subplot(1, 1, 1), True
+
+
+@functools.lru_cache(maxsize=1)
+def _figure_class():
+    """matplotlib's Figure with a PNG representation: Jupyter shows a returned figure
+    even where pyplot (whose inline backend registers one) was never imported."""
+    from matplotlib.figure import Figure
+
+    class ShownFigure(Figure):
+        def _repr_png_(self):
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=110)
+            return buffer.getvalue()
+
+    return ShownFigure
 
 
 def _finish(fig, own, path):
