@@ -3,6 +3,7 @@ from . import datasets, optim, reference, testing
 from .audit import AuditReport, StepError, audit
 from .errors import DivergenceError, TrainingWarning
 from .gradcheck import gradcheck, numerical_gradient
+from .history import History
 from .io import load
 from .network import Network
 from .optim import SGD, AdaGrad, Adam, RMSprop
@@ -26,6 +27,7 @@ __all__ = [
     "Network",
     "datasets",
     "gradcheck",
+    "History",
     "load",
     "numerical_gradient",
     "reference",

@@ -8,6 +8,7 @@ import numpy as np
 from . import advice, reference
 from . import validation as check
 from .errors import DivergenceError
+from .history import monitor_for_fit
 from .kernels import generic_kernel, specialized
 from .options import RunState, TrainOptions
 from .spec import INITS, Spec
@@ -212,8 +213,16 @@ class Network:
         l2_bias=0.0,
         dropout=0.0,
         warm_start=False,
+        validation_data=None,
+        validation_split=None,
+        patience=None,
+        min_delta=0.0,
+        restore_best=True,
+        train_metrics=False,
     ):
-        """Train in place; returns the loss history, float64 array (epochs,).
+        """Train in place; returns the loss history, float64 array (epochs,), or a
+        ``fastnn.History`` when held-out data, early stopping or ``train_metrics`` is
+        asked for (below).
 
         ``history[e]`` is the mean of the per-sample data losses computed during epoch e,
         each before its own update (without the L1/L2 penalty: see
@@ -243,6 +252,27 @@ class Network:
         zero gradient throughout, such as a dead ReLU output), and when class-sorted
         targets (one run of samples per class) are visited in order with steps of fewer
         than all samples: pass ``shuffle=True`` then.
+
+        Held-out data and early stopping: ``validation_data=(X_val, y_val)`` (checked as X
+        and y), or ``validation_split=f`` in (0, 1): round(f * n) samples held out, drawn
+        from ``seed`` (default: the network's seed), stratified by class for the
+        classification losses (categorical cross-entropy, 0/1 binary targets); not both.
+        (``batch_size`` is then at most the training part.) After every epoch, with the
+        parameters at its end, the kernel computes the validation loss and, for
+        categorical / binary cross-entropy, the accuracy on the training and validation
+        data (argmax of the softmax output; each sigmoid output > 0.5 against target >
+        0.5, the mean over outputs); ``train_metrics=True`` adds the training loss at the
+        end of each epoch. ``patience=k`` stops after k epochs in a row in which the
+        validation loss (without validation data: the training loss) did not improve,
+        improving meaning ``loss < best - min_delta`` (Keras' EarlyStopping); with
+        ``restore_best`` the network ends with the parameters of the best epoch (the
+        optimizer state, for ``warm_start``, stays where the last epoch left it). Any of
+        these returns a ``fastnn.History``: the training-loss array (``np.asarray``,
+        ``len``, indexing) with ``val_loss``, ``accuracy``, ``val_accuracy``,
+        ``train_loss_end``, ``best_epoch`` and ``stopped_epoch``. They run in the generic
+        kernel ``train_monitored`` (the generated, shape-specialised kernels do not
+        support them yet), still one kernel call per fit; ``backend="reference"`` does the
+        same in pure Python.
         """
         X, Y = self._data(X, y)
         n = X.shape[0]
@@ -254,20 +284,44 @@ class Network:
         backend = check.choice(backend, "backend", BACKENDS)
         on_divergence = check.choice(on_divergence, "on_divergence", ON_DIVERGENCE)
         options = TrainOptions.build(self.spec, optimizer, l1, l2, l1_bias, l2_bias, dropout)
+        monitor, X, Y = monitor_for_fit(self.spec, X, Y, lambda: self._shuffle_seed(seed), validation_data,
+                                        validation_split, patience, min_delta, restore_best, train_metrics)
+        if monitor is not None:
+            n = X.shape[0]
+            batch_size = min(batch_size, n)
         run = self._run_state(check.flag(warm_start, "warm_start"), options, seed)
         history = check.history(epochs)
+        if monitor is not None:
+            curves = np.full((4, epochs), np.nan)
+            result = np.full(2, -1, dtype=np.int64)
         advice.warn_if_sorted_in_order(Y, shuffle, batch_size, stacklevel=2)
         start = self._params.copy()  # to tell a run that changed no parameter
         if backend == "reference":
             state = run.to_reference(reference)
-            params, done, diverged = reference.train(
+            out = reference.train(
                 self.spec, self._params.tolist(), X.tolist(), Y.tolist(), lr, epochs, batch_size, shuffle,
-                run.shuffle_state, options, state,
+                run.shuffle_state, options, state, *(() if monitor is None else (monitor.for_reference(),)),
             )
+            params, done, diverged = out[:3]
             run.take_reference(state)
             self._params[:] = params
             history[: len(done)] = done
             history[len(done) :] = np.nan
+            if monitor is not None:
+                metrics = out[3]
+                for row, name in enumerate(("val_loss", "accuracy", "val_accuracy", "train_loss_end")):
+                    if metrics[name] is not None:
+                        curves[row, : len(metrics[name])] = [np.nan if v is None else v for v in metrics[name]]
+                result[:] = metrics["best_epoch"], metrics["stopped_epoch"]
+        elif monitor is not None:  # held-out data, metrics, early stopping: the generic kernel only
+            clock, rng = run.kernel_arrays()
+            X_val, Y_val = monitor.kernel_data(X.shape[1], Y.shape[1])
+            diverged = generic_kernel("train_monitored")(
+                self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, history, options.hyper(),
+                options.penalty_rows(), options.dropout_rates(self.spec), run.first, run.second, clock, rng,
+                X_val, Y_val, monitor.kernel_flags(), monitor.min_delta, curves, result,
+            )
+            run.take_kernel_arrays(clock, rng)
         elif options.is_plain:  # the fused SGD kernels, which keep no optimizer state
             seed64 = np.uint64(run.shuffle_state)
             kernel = specialized.train_kernel(self.spec, batch_size > 1) if backend == "numba" else None
@@ -299,9 +353,14 @@ class Network:
         if diverged >= 0:
             if on_divergence == "raise":
                 raise DivergenceError(diverged, history[:diverged].copy())
+            if monitor is not None:
+                return monitor.history(history, curves, result, diverged)
             return history[:diverged].copy()
         if np.array_equal(start, self._params):
             advice.warn_stuck(self.spec, epochs, lr, stacklevel=2)
+        if monitor is not None:
+            ran = epochs if result[1] < 0 else int(result[1]) + 1
+            return monitor.history(history, curves, result, ran)
         return history
 
     def _run_state(self, warm_start, options, seed):

@@ -269,6 +269,50 @@ def loss(spec: Spec, params, X, Y):
     return total / len(X)
 
 
+def _argmax(values):
+    """Index of the first largest value (as numpy's argmax on finite values)."""
+    best = 0
+    for j in range(1, len(values)):
+        if values[j] > values[best]:
+            best = j
+    return best
+
+
+def correct(spec: Spec, yhat, y):
+    """How many of the sample's predictions are right: for categorical cross-entropy 1 or
+    0 (argmax of yhat is argmax of the one-hot y); for binary cross-entropy the number of
+    outputs j with (yhat_j > 0.5) == (y_j > 0.5); None for the other losses."""
+    if spec.loss == "categorical_cross_entropy":
+        return 1 if _argmax(yhat) == _argmax(y) else 0
+    if spec.loss == "binary_cross_entropy":
+        count = 0
+        for j in range(len(yhat)):
+            if (yhat[j] > 0.5) == (y[j] > 0.5):
+                count += 1
+        return count
+    return None
+
+
+def evaluate(spec: Spec, params, X, Y):
+    """``(loss, accuracy)`` of the data set: the mean per-sample loss (the sum over the
+    samples in order, / n, as ``loss``) and the fraction of right predictions (the count of
+    ``correct``, / (n * n_outputs) for binary cross-entropy, / n for categorical; None for
+    the other losses)."""
+    total, count = 0.0, 0
+    for x, y in zip(X, Y):
+        yhat = forward(spec, params, x)[1][-1]
+        total += sample_loss(spec, yhat, y)
+        right = correct(spec, yhat, y)
+        if right is not None:
+            count += right
+    n = len(X)
+    if spec.loss == "categorical_cross_entropy":
+        return total / n, count / n
+    if spec.loss == "binary_cross_entropy":
+        return total / n, count / (n * spec.n_outputs)
+    return total / n, None
+
+
 def gradient(spec: Spec, params, X, Y):
     """Gradient of the mean loss: the sum of per-sample gradients, divided by n."""
     total = [0.0] * spec.n_params
@@ -427,7 +471,8 @@ def update(opt, params, grad, state, lr):
 # ---------------------------------------------------------------- training
 
 
-def train(spec: Spec, params, X, Y, lr, epochs, batch_size=1, shuffle=False, seed=0, options=None, state=None):
+def train(spec: Spec, params, X, Y, lr, epochs, batch_size=1, shuffle=False, seed=0, options=None, state=None,
+          validation=None):
     """Training: per sample (batch_size=1), mini-batch, or full batch (batch_size=len(X)).
 
     Each step takes the mean gradient of its batch (the last batch of an epoch may be
@@ -444,6 +489,19 @@ def train(spec: Spec, params, X, Y, lr, epochs, batch_size=1, shuffle=False, see
     ``params`` (and ``state``) are those at the start of that epoch (the last finite
     ones), ``history`` stops before it, and ``diverged_epoch`` is its index (-1 when
     training finished).
+
+    ``validation``: None, or a ``fastnn.history.Monitor`` (read by attribute): after
+    every finite epoch, with the parameters at its end, ``evaluate`` the validation data
+    (``X_val``/``Y_val``, when given) and, if ``Monitor.train_pass``, the training data;
+    then early stopping: the watched loss (the validation loss, else the epoch's training
+    loss ``history[e]``) improves when it is < best - min_delta (best starts at inf); after
+    ``patience`` epochs in a row without improvement training stops, and with
+    ``restore_best`` the parameters become those at the end of the best epoch (the
+    optimizer state stays where the last epoch left it). A diverging epoch ends training
+    as without ``validation``. Returns ``(params, history, diverged_epoch, metrics)``,
+    metrics a dict of ``val_loss``, ``accuracy``, ``val_accuracy``, ``train_loss_end``
+    (lists over the epochs run, or None where they do not apply), ``best_epoch`` (-1 if
+    none) and ``stopped_epoch`` (-1 unless early stopping ended the run).
     """
     from .options import TrainOptions  # the settings' container only; no kernel code
 
@@ -454,6 +512,7 @@ def train(spec: Spec, params, X, Y, lr, epochs, batch_size=1, shuffle=False, see
     if state is None:
         state = OptimizerState(spec.n_params, seed, seed ^ DROPOUT_SALT)
     dropout = any(rate != 0.0 for rate in options.dropout)
+    watch = None if validation is None else _Watch(spec, X, Y, validation)
     for epoch in range(epochs):
         start_params, start_state = params[:], state.copy()  # before the shuffle draws
         if shuffle:
@@ -477,6 +536,64 @@ def train(spec: Spec, params, X, Y, lr, epochs, batch_size=1, shuffle=False, see
         mean_loss = epoch_loss / n
         if not math.isfinite(mean_loss) or not all(math.isfinite(p) for p in params):
             state.__dict__.update(start_state.__dict__)
+            if watch is not None:
+                return start_params, history, epoch, watch.metrics()
             return start_params, history, epoch
         history.append(mean_loss)
+        if watch is not None and watch.end_epoch(params, epoch, mean_loss):
+            return watch.final(params), history, -1, watch.metrics()
+    if watch is not None:
+        return watch.final(params), history, -1, watch.metrics()
     return params, history, -1
+
+
+class _Watch:
+    """``train``'s bookkeeping for a ``validation`` Monitor: the curves, the best watched
+    loss, its epoch and parameters, the epochs without improvement."""
+
+    def __init__(self, spec, X, Y, monitor):
+        self.spec, self.X, self.Y, self.monitor = spec, X, Y, monitor
+        self.classify = spec.loss in ("categorical_cross_entropy", "binary_cross_entropy")
+        self.has_val = monitor.X_val is not None
+        self.train_pass = monitor.train_metrics or (self.has_val and self.classify)
+        self.val_loss, self.accuracy, self.val_accuracy, self.train_loss_end = [], [], [], []
+        self.best, self.best_epoch, self.best_params, self.wait, self.stopped = math.inf, -1, None, 0, -1
+
+    def end_epoch(self, params, epoch, mean_loss):
+        """Record epoch ``epoch``; True when early stopping ends training after it."""
+        monitor = self.monitor
+        if self.train_pass:
+            loss_end, acc = evaluate(self.spec, params, self.X, self.Y)
+            self.train_loss_end.append(loss_end)
+            self.accuracy.append(acc)
+        watched = mean_loss
+        if self.has_val:
+            watched, acc = evaluate(self.spec, params, monitor.X_val, monitor.Y_val)
+            self.val_loss.append(watched)
+            self.val_accuracy.append(acc)
+        if watched < self.best - monitor.min_delta:
+            self.best, self.best_epoch, self.wait = watched, epoch, 0
+            if monitor.patience is not None and monitor.restore_best:
+                self.best_params = params[:]
+        else:
+            self.wait += 1
+            if monitor.patience is not None and self.wait >= monitor.patience:
+                self.stopped = epoch
+                return True
+        return False
+
+    def final(self, params):
+        if self.best_params is not None:
+            return self.best_params
+        return params
+
+    def metrics(self):
+        train = self.train_pass
+        return {
+            "val_loss": self.val_loss if self.has_val else None,
+            "accuracy": self.accuracy if train and self.classify else None,
+            "val_accuracy": self.val_accuracy if self.has_val and self.classify else None,
+            "train_loss_end": self.train_loss_end if self.monitor.train_metrics else None,
+            "best_epoch": self.best_epoch,
+            "stopped_epoch": self.stopped,
+        }

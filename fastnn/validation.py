@@ -270,3 +270,81 @@ def choice(value, name, valid):
     if value not in valid:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
     return value
+
+
+# ---------------------------------------------------------------- held-out data (fit)
+
+
+def validation_data(value, spec: Spec):
+    """``(X_val, y_val)`` checked like X and y: fresh float64 arrays (n_val, n_inputs),
+    (n_val, n_outputs); errors name validation_data."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"validation_data must be a pair (X_val, y_val), got {type(value).__name__}"
+                        + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else ""))
+    try:
+        X = inputs(value[0], spec)
+        Y = targets(value[1], spec, X.shape[0])
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"validation_data: {err}") from None
+    return X, Y
+
+
+def fraction(value, name):
+    """A real number strictly between 0 and 1."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number in (0, 1), got {type(value).__name__}")
+    out = float(value)
+    if not (0.0 < out < 1.0):
+        raise ValueError(f"{name} must lie strictly between 0 and 1, got {_show(value)}")
+    return out
+
+
+def non_negative_float(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    out = float(value)
+    if not (math.isfinite(out) and out >= 0.0):
+        raise ValueError(f"{name} must be finite and >= 0, got {_show(value)}")
+    return out
+
+
+def holdout(Y, split, seed, spec: Spec):
+    """``(train, val)``: sorted int64 indices of the samples kept for training and held
+    out, a ``split`` fraction of them drawn with ``numpy.random.default_rng(seed)``.
+
+    For categorical cross-entropy, and binary cross-entropy with 0/1 targets, the draw is
+    stratified: each class (distinct target row) gives floor(split * its count) samples,
+    and the rest of round(split * n) goes one each to the classes with the largest
+    remainders (ties: class order). ValueError (naming validation_split) when either side
+    would be empty.
+    """
+    n = Y.shape[0]
+    n_val = int(round(split * n))
+    if n_val < 1 or n_val > n - 1:
+        raise ValueError(f"validation_split={split!r} of {n} samples leaves "
+                         f"{'no validation' if n_val < 1 else 'no training'} sample; "
+                         "pass a fraction that keeps at least one sample on each side")
+    rng = np.random.default_rng(seed)
+    stratify = spec.loss == "categorical_cross_entropy" or (
+        spec.loss == "binary_cross_entropy" and bool(np.all((Y == 0.0) | (Y == 1.0))))
+    if not stratify:
+        val = rng.permutation(n)[:n_val]
+    else:
+        _, classes = np.unique(Y, axis=0, return_inverse=True)
+        classes = classes.ravel()
+        counts = np.bincount(classes)
+        exact = split * counts
+        take = np.floor(exact).astype(np.int64)
+        rest = n_val - int(take.sum())
+        if rest > 0:
+            ranked = np.argsort(-(exact - take), kind="stable")
+            take[ranked[:rest]] += 1
+        elif rest < 0:  # cannot happen with floor, kept for safety
+            ranked = np.argsort(exact - take, kind="stable")
+            for c in ranked[: -rest]:
+                take[c] -= 1
+        val = np.concatenate([rng.permutation(np.flatnonzero(classes == c))[: take[c]]
+                              for c in range(len(counts))])
+    mask = np.zeros(n, dtype=bool)
+    mask[val] = True
+    return np.flatnonzero(~mask), np.flatnonzero(mask)

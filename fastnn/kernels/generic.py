@@ -604,6 +604,66 @@ def train_general(params, layout, X, Y, lr, epochs, batch_size, shuffle, history
     optimizer states, ``clock`` int64 (2,): the step counter t and the samples seen,
     ``rng`` uint64 (2,): the shuffling state and dropout's stream base. On divergence
     every one of them is restored with the parameters to the epoch's start.
+
+    ``train_monitored`` without held-out data, metrics or early stopping.
+    """
+    empty = np.empty((0, X.shape[1]))
+    return train_monitored(params, layout, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, rates,
+                           first, second, clock, rng, empty, np.empty((0, Y.shape[1])), np.full(5, 0),
+                           0.0, np.empty((4, 0)), np.full(2, -1))
+
+
+# Accuracy kinds, as fastnn.history: none, argmax (softmax), 0.5 threshold (binary).
+_ARGMAX, _THRESHOLD = 1, 2
+
+
+@njit(**_KW)
+def evaluate(params, layout, X, Y, z, a, kind):
+    """``reference.evaluate``: (mean per-sample loss, accuracy) of the data set X, Y at
+    ``params`` (NaN accuracy for kind 0); z and a are unit buffers."""
+    u, n_out = _output(layout)
+    loss = layout[1]
+    total = 0.0
+    count = 0
+    n = X.shape[0]
+    for s in range(n):
+        forward(params, layout, X, s, z, a)
+        total += sample_loss(loss, a, u, n_out, Y, s)
+        if kind == _ARGMAX:
+            guess, truth = 0, 0
+            for j in range(1, n_out):
+                if a[u + j] > a[u + guess]:
+                    guess = j
+                if Y[s, j] > Y[s, truth]:
+                    truth = j
+            if guess == truth:
+                count += 1
+        elif kind == _THRESHOLD:
+            for j in range(n_out):
+                if (a[u + j] > 0.5) == (Y[s, j] > 0.5):
+                    count += 1
+    if kind == _ARGMAX:
+        return total / n, count / n
+    if kind == _THRESHOLD:
+        return total / n, count / (n * n_out)
+    return total / n, np.nan
+
+
+@njit(**_KW)
+def train_monitored(params, layout, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, rates,
+                    first, second, clock, rng, Xv, Yv, watch, min_delta, curves, result):
+    """``train_general`` with ``reference.train``'s ``validation``: metrics after every
+    epoch and early stopping, inside the one call.
+
+    ``watch`` int64 (5,): [has validation data (Xv, Yv), a pass over the training data
+    each epoch, patience (0: never stop early), restore_best, accuracy kind (0, 1 argmax,
+    2 threshold)]; ``min_delta``: the improvement that counts. After every finite epoch e,
+    with its end parameters, ``evaluate`` writes curves[0, e] (validation loss), curves[1,
+    e] (training accuracy), curves[2, e] (validation accuracy), curves[3, e] (training
+    loss at the end of the epoch), each where its pass runs. ``result`` int64 (2,) gets
+    the best epoch (-1 none) and the epoch early stopping ended after (-1 none); with
+    restore_best and a patience the params end as those of the best epoch (the optimizer
+    state as the last epoch left it). Returns the diverged epoch or -1, as train_general.
     """
     n = X.shape[0]
     n_layers, units, n_params = layout[0], layout[3], params.shape[0]
@@ -619,6 +679,11 @@ def train_general(params, layout, X, Y, lr, epochs, batch_size, shuffle, history
     n_last = layout[HEADER + ROW * (n_layers - 1) + N_OUT]
     per_sample = units - layout[HEADER + N_IN] - n_last  # hidden units: dropout draws per sample
     order = np.empty(n, dtype=np.int64)
+    has_val, train_pass, patience, kind = watch[0] != 0, watch[1] != 0, watch[2], watch[4]
+    restoring = patience > 0 and watch[3] != 0
+    best_params = np.empty(n_params if restoring else 0)
+    best, wait = np.inf, 0
+    result[0], result[1] = -1, -1
     for e in range(epochs):
         for q in range(n_params):
             saved[q], saved[n_params + q], saved[2 * n_params + q] = params[q], first[q], second[q]
@@ -644,6 +709,31 @@ def train_general(params, layout, X, Y, lr, epochs, batch_size, shuffle, history
                 history[rest] = np.nan
             return e
         history[e] = epoch_loss / n
+        if curves.shape[1] == 0:
+            continue
+        if train_pass:
+            loss_end, accuracy = evaluate(params, layout, X, Y, zc, ac, kind)
+            curves[3, e], curves[1, e] = loss_end, accuracy
+        watched = history[e]
+        if has_val:
+            val_loss, val_accuracy = evaluate(params, layout, Xv, Yv, zc, ac, kind)
+            curves[0, e], curves[2, e] = val_loss, val_accuracy
+            watched = val_loss
+        if watched < best - min_delta:
+            best, wait, result[0] = watched, 0, e
+            if restoring:
+                for q in range(n_params):
+                    best_params[q] = params[q]
+        else:
+            wait += 1
+            if patience > 0 and wait >= patience:
+                result[1] = e
+                for rest in range(e + 1, history.shape[0]):
+                    history[rest] = np.nan
+                break
+    if restoring and result[0] >= 0:
+        for q in range(n_params):
+            params[q] = best_params[q]
     return -1
 
 
@@ -657,4 +747,6 @@ SIGNATURES = {
     "train_batched": f"int64({_P}, {_L}, {_M}, {_M}, float64, int64, int64, boolean, uint64, {_P})",
     "train_general": f"int64({_P}, {_L}, {_M}, {_M}, float64, int64, int64, boolean, {_P}, {_P}, {_M}, {_P}, {_P}, "
                      f"{_P}, int64[::1], uint64[::1])",
+    "train_monitored": f"int64({_P}, {_L}, {_M}, {_M}, float64, int64, int64, boolean, {_P}, {_P}, {_M}, {_P}, {_P}, "
+                       f"{_P}, int64[::1], uint64[::1], {_M}, {_M}, int64[::1], float64, {_M}, int64[::1])",
 }
