@@ -336,18 +336,9 @@ class Network:
             run.advance(n, batch_size, shuffle, epochs if diverged < 0 else diverged)
         else:
             clock, rng = run.kernel_arrays()
-            kernel = None
-            if backend == "numba":
-                kernel = specialized.optim_kernel(self.spec, options.optimizer.kernel_variant, options.has_dropout)
-            if kernel is not None:
-                diverged = kernel(self._params, X, Y, lr, epochs, batch_size, shuffle, history, options.hyper(),
-                                  options.parameter_penalties(self.spec), options.dropout_rates(self.spec), run.first,
-                                  run.second, clock, rng)
-            else:
-                diverged = generic_kernel("train_general")(
-                    self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, history, options.hyper(),
-                    options.penalty_rows(), options.dropout_rates(self.spec), run.first, run.second, clock, rng,
-                )
+            train = specialized.options_trainer(self.spec, options, self._layout, generated=backend == "numba")
+            diverged = train(self._params, X, Y, lr, epochs, batch_size, shuffle, history, run.first, run.second, clock,
+                             rng)
             run.take_kernel_arrays(clock, rng)
         self._run = run
         if diverged >= 0:

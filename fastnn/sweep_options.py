@@ -6,10 +6,11 @@ contract (``kernels.sweep_generic``) for a group of configurations sharing ``opt
 * ``GeneratedBlocks``: small networks (``sweepgen.supports``) without dropout train
   vectorised across configurations, in the generated sweep kernel's OPTIM mode, which
   keeps every lane's optimizer states in (n_params, K) arrays between calls;
-* ``GeneralBlocks``: the others train one configuration at a time with
-  ``generic.train_general``, the kernel ``Network.fit`` runs for them (blocks still run on
-  all threads: the kernel releases the GIL). It carries every configuration's optimizer
-  state from one slice of epochs to the next, as a warm start does.
+* ``GeneralBlocks``: the others train one configuration at a time with the kernel
+  ``Network.fit`` runs for them (``specialized.options_trainer``: the unrolled or wide
+  kernel of the shape, else ``generic.train_general``; blocks still run on all threads,
+  the kernels release the GIL). It carries every configuration's optimizer state from one
+  slice of epochs to the next, as a warm start does.
 
 Either way each configuration equals its own ``fit`` bit for bit, and slicing the epochs
 (progress, checkpoints) changes nothing.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels import cache as kernel_cache
-from .kernels import generic_kernel, sweepgen
+from .kernels import specialized, sweepgen
 from .options import RunState
 
 # The sweep kernels' arguments (see fastnn.sweep), then hyper, penalties, first, second.
@@ -40,7 +41,7 @@ def load(spec, options):
     if vectorised(spec, options):
         name = sweepgen.optim_name(options.optimizer.kernel_variant)
         return kernel_cache.load(sweepgen.cached_source(spec), name, OPTIM_SIGNATURE)
-    return generic_kernel("train_general")
+    return specialized.options_trainer(spec, options, spec.layout())
 
 
 def blocks(spec, options, seeds):
@@ -65,19 +66,16 @@ class GeneratedBlocks:
 
 
 class GeneralBlocks:
-    """Trains configurations of one spec and one ``TrainOptions`` with train_general.
+    """Trains configurations of one spec and one ``TrainOptions`` one at a time, with the
+    kernel ``fit`` uses for them (``specialized.options_trainer``).
 
     ``seeds`` (K,) uint64: each configuration's seed, which starts its shuffling and
     dropout streams as ``fit``'s seed does.
     """
 
     def __init__(self, spec, options, seeds):
-        self.spec, self.options = spec, options
-        self.hyper = options.hyper()
-        self.penalties = options.penalty_rows()
-        self.rates = options.dropout_rates(spec)
         self.runs = [RunState(options.optimizer, spec.n_params, int(seed)) for seed in seeds]
-        self.kernel = generic_kernel("train_general")
+        self.train = load(spec, options)
 
     def __call__(self, P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged,
                  ckpt_epochs, ckpt, k0, k1, layout):
@@ -99,8 +97,7 @@ class GeneralBlocks:
         run = self.runs[k]
         clock, rng = run.kernel_arrays()
         history = losses[k, e0:e1]  # a view: the kernel writes the curve in place
-        stopped = self.kernel(params, layout, X, Y, lr, e1 - e0, batch_size, shuffle, history, self.hyper,
-                              self.penalties, self.rates, run.first, run.second, clock, rng)
+        stopped = self.train(params, X, Y, lr, e1 - e0, batch_size, shuffle, history, run.first, run.second, clock, rng)
         run.take_kernel_arrays(clock, rng)
         if stopped >= 0:
             diverged[k] = e0 + stopped

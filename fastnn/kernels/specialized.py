@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from . import cache, codegen, widegen
+from . import cache, codegen, generic_kernel, widegen
 
 
 def kind(spec):
@@ -37,6 +37,31 @@ def train_kernel(spec, batched):
     # Unrolled scalar code: measured 15.6 ns/step without SLP, 18.2 with (2-2-1 network).
     # The wide kernels are vectorised by hand: SLP would only add shuffles.
     return cache.load(_source(spec), name, codegen.SIGNATURE, slp=False)
+
+
+def options_trainer(spec, options, layout, generated=True):
+    """``train(params, X, Y, lr, epochs, batch_size, shuffle, history, first, second,
+    clock, rng) -> diverged epoch``: training with ``options`` (``fastnn.options``'s
+    TrainOptions, whose settings it binds) on the generated kernel for spec when there is
+    one and ``generated``, else on ``generic.train_general`` (``layout``: spec's). Both
+    give the reference's numbers, bit for bit; ``Network.fit`` and sweeps use this."""
+    kernel = optim_kernel(spec, options.optimizer.kernel_variant, options.has_dropout) if generated else None
+    hyper, rates = options.hyper(), options.dropout_rates(spec)
+    if kernel is not None:
+        penalties = options.parameter_penalties(spec)
+
+        def train(params, X, Y, lr, epochs, batch_size, shuffle, history, first, second, clock, rng):
+            return kernel(params, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, rates, first,
+                          second, clock, rng)
+
+        return train
+    general, penalties = generic_kernel("train_general"), options.penalty_rows()
+
+    def train(params, X, Y, lr, epochs, batch_size, shuffle, history, first, second, clock, rng):
+        return general(params, layout, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, rates, first,
+                       second, clock, rng)
+
+    return train
 
 
 def optim_kernel(spec, variant, dropout=False):
