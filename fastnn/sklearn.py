@@ -34,9 +34,34 @@ How each setting maps onto fastnn (``Network`` and ``Network.fit``):
   data loss, without the penalty that scikit-learn's curve includes.
 * ``batch_size="auto"`` is ``min(200, n_samples)``; an int outside 1..n_samples is
   clipped with a warning, as scikit-learn does. ``learning_rate_init`` is fit's ``lr``;
-  ``max_iter`` is the number of epochs, all of them run (no ``tol`` /
-  ``n_iter_no_change`` stopping); ``shuffle`` shuffles every epoch, seeded from
+  ``max_iter`` is the number of epochs; ``shuffle`` shuffles every epoch, seeded from
   ``random_state`` (None: a new seed each fit, an int: the same run every time).
+* ``early_stopping=False`` (default): all ``max_iter`` epochs run. scikit-learn's
+  stopping on the *training* loss (``tol`` / ``n_iter_no_change`` without early
+  stopping) is not implemented: ``tol`` and ``n_iter_no_change`` are then checked but
+  unused, and no ``ConvergenceWarning`` is given.
+* ``early_stopping=True``: fit's ``validation_split=validation_fraction``,
+  ``patience=n_iter_no_change``, ``min_delta=tol``, ``restore_best=True``. round(fraction
+  * n) samples are held out (scikit-learn: ceil), drawn from ``random_state``, stratified
+  by class for the classifier; ``batch_size`` ("auto": min(200, n_train)), ``alpha``'s
+  ``l2`` and ``t_`` count the training part. After every epoch fastnn computes the loss
+  on the held-out part and stops after ``n_iter_no_change`` epochs in a row without
+  ``val_loss < best - tol``; the network then holds the parameters of the best epoch
+  (scikit-learn also keeps its best parameters). Differences from scikit-learn: it
+  watches the validation *score* (accuracy, R^2), where fastnn watches the validation
+  *loss* (cross-entropy, half the squared error), so ``tol`` is a loss difference; and it
+  stops after ``n_iter_no_change + 1`` epochs without improvement, fastnn after
+  ``n_iter_no_change``. Fitted: ``validation_scores_``, one per epoch run (higher is
+  better): the classifier's is the held-out accuracy (scikit-learn's score); the
+  regressor's is the *negated validation loss* ``-val_loss`` (mean over the held-out
+  samples of fastnn's ``half_squared_error``), not R^2, which the kernel does not
+  compute. ``best_validation_score_``: ``validation_scores_`` at the epoch whose
+  parameters were restored (the best by validation loss, so for the classifier not
+  necessarily the highest accuracy). ``loss_curve_``: the training loss of each epoch
+  run; ``loss_`` its last; ``n_iter_``: the epochs run; ``best_loss_`` is None, as in
+  scikit-learn. ``partial_fit`` raises ValueError, as scikit-learn's does. With
+  ``warm_start`` the curves continue the previous fit's, and
+  ``best_validation_score_`` is this fit's.
 * ``warm_start=True``: ``fit`` starts from the previous fit's weights with a fresh
   optimizer state, as scikit-learn does; ``partial_fit`` runs one epoch and continues
   the optimizer state (moments, step counter) from the previous call.
@@ -113,6 +138,10 @@ class _BaseMLP(BaseEstimator):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
         backend="numba",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -130,6 +159,10 @@ class _BaseMLP(BaseEstimator):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.backend = backend
 
     # ------------------------------------------------------------ fitted attributes
@@ -182,9 +215,16 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"learning_rate_init must be a positive number, got {self.learning_rate_init!r}")
         if not _is_int(self.max_iter) or self.max_iter < 1:
             raise ValueError(f"max_iter must be an int >= 1, got {self.max_iter!r}")
-        for name in ("shuffle", "warm_start", "nesterovs_momentum"):
+        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not _is_real(self.validation_fraction) or not (0 < self.validation_fraction < 1):
+            raise ValueError(f"validation_fraction must be a number strictly between 0 and 1, "
+                             f"got {self.validation_fraction!r}")
+        if not _is_int(self.n_iter_no_change) or self.n_iter_no_change < 1:
+            raise ValueError(f"n_iter_no_change must be an int >= 1, got {self.n_iter_no_change!r}")
+        if not _is_real(self.tol) or not np.isfinite(self.tol) or self.tol < 0:
+            raise ValueError(f"tol must be a finite number >= 0, got {self.tol!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {self.backend!r}")
         self._optimizer()  # momentum, beta_1, beta_2, epsilon: fastnn.optim's checks
@@ -218,7 +258,14 @@ class _BaseMLP(BaseEstimator):
         """Train on validated X (n, d) and Y (n, outputs): a new network when ``first``,
         else the current one (its optimizer state continued when ``incremental``)."""
         hidden = self._check_settings()
+        stopping = bool(self.early_stopping) and not incremental
         n_samples = X.shape[0]
+        if stopping:
+            n_val = int(round(float(self.validation_fraction) * n_samples))
+            if not 1 <= n_val <= n_samples - 1:
+                raise ValueError(f"validation_fraction={self.validation_fraction!r} of {n_samples} samples leaves "
+                                 f"{'no validation' if n_val < 1 else 'no training'} sample for early_stopping")
+            n_samples -= n_val  # the training part: batch_size and t_ count it, as scikit-learn's
         batch = self._batch(n_samples)
         rng = check_random_state(self.random_state)
         init_seed, fit_seed = (int(v) for v in rng.randint(0, np.iinfo(np.int32).max, size=2))
@@ -234,17 +281,37 @@ class _BaseMLP(BaseEstimator):
             X, Y, lr=float(self.learning_rate_init), epochs=epochs, batch_size=batch, shuffle=bool(self.shuffle),
             seed=fit_seed, backend=self.backend, optimizer=self._optimizer(), l2=float(self.alpha) / (2 * batch),
             warm_start=incremental and not first,
+            **(dict(validation_split=float(self.validation_fraction), patience=int(self.n_iter_no_change),
+                    min_delta=float(self.tol), restore_best=True) if stopping else {}),
         )
+        ran = len(history)  # epochs run: fewer than ``epochs`` when early stopping ended the fit
+        previous_scores = None if first else getattr(self, "validation_scores_", None)
         self.net_ = net
         curve = [] if first else list(self.loss_curve_)
         self.loss_curve_ = curve + [float(v) for v in history]
         self.loss_ = self.loss_curve_[-1]
-        self.best_loss_ = min(self.loss_curve_)
-        self.n_iter_ = (0 if first else self.n_iter_) + epochs
-        self.t_ = (0 if first else self.t_) + epochs * n_samples
+        if stopping:
+            scores = [float(v) for v in self._validation_scores(history)]
+            self.validation_scores_ = (previous_scores or []) + scores
+            self.best_validation_score_ = scores[history.best_epoch]
+            self.best_loss_ = None  # as scikit-learn with early_stopping: see best_validation_score_
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_)
+        self.n_iter_ = (0 if first else self.n_iter_) + ran
+        self.t_ = (0 if first else self.t_) + ran * n_samples
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(net.sizes)
         return self
+
+    def _validation_scores(self, history):
+        """The per-epoch validation scores of an early-stopping fit (higher is better)."""
+        raise NotImplementedError
+
+    def _check_incremental(self):
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
 
     def _first(self, incremental):
         """Whether this call starts a new network."""
@@ -267,13 +334,20 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     docstring for how every parameter maps onto fastnn; fitted attributes: ``net_``
     (the ``fastnn.Network``), ``coefs_``, ``intercepts_``, ``loss_curve_``, ``loss_``,
     ``best_loss_``, ``n_iter_``, ``t_``, ``n_features_in_`` (and ``feature_names_in_``
-    for a DataFrame), ``n_outputs_``, ``n_layers_``, ``out_activation_``.
+    for a DataFrame), ``n_outputs_``, ``n_layers_``, ``out_activation_``,
+    ``validation_scores_`` and ``best_validation_score_`` (None without
+    ``early_stopping``; with it, the *negated validation loss* per epoch, not
+    scikit-learn's R^2: see the module docstring).
     """
 
     _output = ("linear", "half_squared_error")
 
+    def _validation_scores(self, history):
+        # fastnn's kernel watches the validation loss, not R^2: the score is its negation
+        return -history.val_loss
+
     def fit(self, X, y):
-        """Train for ``max_iter`` epochs; returns self."""
+        """Train for ``max_iter`` epochs (fewer with ``early_stopping``); returns self."""
         return self._fit(X, y, incremental=False)
 
     def partial_fit(self, X, y):
@@ -283,6 +357,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _fit(self, X, y, incremental):
         first = self._first(incremental)
         self._check_settings()
+        if incremental:
+            self._check_incremental()
         X, y = _validate_data(self, X, y, reset=first, dtype=np.float64, multi_output=True, y_numeric=True)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if not first and Y.shape[1] != self.n_outputs_:
@@ -315,13 +391,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     docstring for how every parameter maps onto fastnn; fitted attributes: ``net_``,
     ``classes_``, ``coefs_``, ``intercepts_``, ``loss_curve_``, ``loss_``, ``best_loss_``,
     ``n_iter_``, ``t_``, ``n_features_in_`` (and ``feature_names_in_``), ``n_outputs_``,
-    ``n_layers_``, ``out_activation_``.
+    ``n_layers_``, ``out_activation_``, ``validation_scores_`` and
+    ``best_validation_score_`` (None without ``early_stopping``; with it, the held-out
+    accuracy per epoch and at the restored epoch).
     """
 
     _output = ("softmax", "categorical_cross_entropy")
 
+    def _validation_scores(self, history):
+        return history.val_accuracy
+
     def fit(self, X, y):
-        """Train for ``max_iter`` epochs; returns self."""
+        """Train for ``max_iter`` epochs (fewer with ``early_stopping``); returns self."""
         return self._fit(X, y, incremental=False)
 
     def partial_fit(self, X, y, classes=None):
@@ -332,6 +413,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _fit(self, X, y, incremental, classes=None):
         first = self._first(incremental)
         self._check_settings()
+        if incremental:
+            self._check_incremental()
         X, y = _validate_data(self, X, y, reset=first, dtype=np.float64)
         check_classification_targets(y)
         if incremental:

@@ -1,17 +1,22 @@
 """fastnn.sklearn: scikit-learn's estimator checks, the parameter mapping, and use inside
 scikit-learn's tools.
 
-* ``check_estimator``'s checks (``parametrize_with_checks``) on three instances: both
-  estimators with adam and the classifier with sgd. They use ``backend="generic"`` (one
+* ``check_estimator``'s checks (``parametrize_with_checks``) on five instances: both
+  estimators with adam, the classifier with sgd, and both with ``early_stopping=True``
+  (where the three checks that call ``partial_fit`` are expected to fail: it raises, as
+  scikit-learn's own MLP does). They use ``backend="generic"`` (one
   kernel compiled once for every shape: the checks build many shapes, and ``"numba"``
   would compile kernels for each), ``hidden_layer_sizes=(5,)`` and 100 epochs at
   ``learning_rate_init=0.01``, enough for the checks that want a good training score.
-  No check is expected to fail (``EXPECTED_FAILED`` is where one would be listed, with
-  its reason).
+  With the defaults no check is expected to fail (``EXPECTED_FAILED`` is where one would
+  be listed, with its reason).
 * The mapping: the estimator trains exactly as ``Network.fit`` with the documented
   arguments (bit for bit), and one epoch of plain SGD from the same weights moves them
   as scikit-learn's own MLP does (L2 ``alpha``, the loss gradients, mini-batches).
 * ``partial_fit``, ``warm_start``, labels of any type, the fitted attributes, errors.
+* ``early_stopping``: the estimator trains exactly as ``Network.fit`` with
+  ``validation_split``, ``patience``, ``min_delta`` and ``restore_best`` (bit for bit),
+  stops before ``max_iter`` on an overfitting setup, and its attributes.
 * ``Pipeline``, ``GridSearchCV`` and ``cross_val_score``; and a loose check that scores on
   iris and diabetes are in the range of scikit-learn's MLP (the measured side-by-side
   comparison is docs/sklearn.md, from scripts/compare_sklearn.py).
@@ -43,21 +48,30 @@ import fastnn  # noqa: E402
 from fastnn.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
 FAST = dict(hidden_layer_sizes=(5,), backend="generic", max_iter=100, learning_rate_init=0.01)
-CHECKED = [MLPClassifier(**FAST), MLPRegressor(**FAST), MLPClassifier(solver="sgd", **FAST)]
+CHECKED = [MLPClassifier(**FAST), MLPRegressor(**FAST), MLPClassifier(solver="sgd", **FAST),
+           MLPClassifier(early_stopping=True, **FAST), MLPRegressor(early_stopping=True, **FAST)]
 
-# check name -> why it fails, per estimator class; none today.
+# check name -> why it fails, per estimator class; none with the default early_stopping=False.
 EXPECTED_FAILED = {"MLPClassifier": {}, "MLPRegressor": {}}
+# With early_stopping=True, partial_fit raises ValueError, as scikit-learn's own MLP does
+# (>= 1.3), and these checks call partial_fit.
+_PARTIAL_FIT = "partial_fit does not support early_stopping=True (scikit-learn's own MLP raises the same)"
+EXPECTED_FAILED_EARLY_STOPPING = {name: _PARTIAL_FIT for name in (
+    "check_fit_score_takes_y", "check_n_features_in_after_fitting", "check_estimators_partial_fit_n_features")}
 
 
 def _expected_failed(estimator):
+    if estimator.early_stopping:
+        return EXPECTED_FAILED_EARLY_STOPPING
     return EXPECTED_FAILED[type(estimator).__name__]
 
 
 _extra = {}
 if "expected_failed_checks" in inspect.signature(parametrize_with_checks).parameters:  # scikit-learn >= 1.6
     _extra["expected_failed_checks"] = _expected_failed
-else:  # pragma: no cover - older scikit-learn: nothing is expected to fail anyway
+else:  # pragma: no cover - older scikit-learn: nothing is expected to fail with the defaults
     assert not any(EXPECTED_FAILED.values()), "mark these checks with pytest.mark.xfail on this scikit-learn"
+    CHECKED = [est for est in CHECKED if not est.early_stopping]
 
 
 @parametrize_with_checks(CHECKED, **_extra)
@@ -224,6 +238,96 @@ def test_batch_size_is_clipped_with_a_warning():
         est = MLPRegressor((3,), batch_size=50, max_iter=2, random_state=0, backend="generic").fit(X, Y)
     full = MLPRegressor((3,), batch_size=10, max_iter=2, random_state=0, backend="generic").fit(X, Y)
     assert np.array_equal(est.net_.params, full.net_.params)
+
+
+# ------------------------------------------------------------------ early stopping
+
+
+def _overfitting(n=60, seed=0):
+    """Few noisy samples, a wide network and a large step: the validation loss turns up
+    after a few epochs."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 5))
+    y = X[:, 0] + 0.5 * rng.standard_normal(n)
+    labels = np.where(X[:, 0] + rng.standard_normal(n) > 0, "a", "b")
+    return X, y, labels
+
+
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_early_stopping_is_network_fit_with_the_documented_arguments(kind):
+    """Stops before max_iter and keeps the best epoch's parameters: bit for bit what
+    Network.fit gives with validation_split=validation_fraction, patience=n_iter_no_change,
+    min_delta=tol, restore_best=True (batch_size and alpha's l2 from the training part)."""
+    X, y, labels = _overfitting()
+    settings = dict(hidden_layer_sizes=(64,), learning_rate_init=0.05, max_iter=500, alpha=0.01, random_state=2,
+                    early_stopping=True, validation_fraction=0.2, n_iter_no_change=5, tol=1e-3, backend="generic")
+    if kind == "regressor":
+        est, target = MLPRegressor(**settings).fit(X, y), y.reshape(-1, 1)
+        out, loss = "linear", "half_squared_error"
+    else:
+        est, target = MLPClassifier(**settings).fit(X, labels), np.eye(2)[(labels == "b").astype(int)]
+        out, loss = "softmax", "categorical_cross_entropy"
+    init_seed, fit_seed = _seeds(2)
+    net = fastnn.Network([5, 64, target.shape[1]], ["relu", out], loss, init="xavier", seed=init_seed)
+    n_train = 60 - 12
+    history = net.fit(X, target, lr=0.05, epochs=500, batch_size=n_train, shuffle=True, seed=fit_seed,
+                      backend="generic", optimizer=fastnn.Adam(beta1=0.9, beta2=0.999, epsilon=1e-8),
+                      l2=0.01 / (2 * n_train), validation_split=0.2, patience=5, min_delta=1e-3, restore_best=True)
+    assert history.stopped_epoch is not None and len(history) < 500
+    assert np.array_equal(est.net_.params, net.params)
+    assert est.n_iter_ == len(history) == history.stopped_epoch + 1 < 500
+    assert est.t_ == est.n_iter_ * n_train
+    assert est.loss_curve_ == history.tolist() and est.loss_ == history[-1] and est.best_loss_ is None
+    scores = -history.val_loss if kind == "regressor" else history.val_accuracy
+    assert est.validation_scores_ == scores.tolist() and len(est.validation_scores_) == est.n_iter_
+    assert est.best_validation_score_ == scores[history.best_epoch]
+    assert history.best_epoch < est.n_iter_ - 1  # the restored parameters are not the last epoch's
+    if kind == "regressor":  # the negated validation loss: half the squared error on the held-out part
+        assert all(score <= 0 for score in est.validation_scores_)
+    else:
+        assert all(0 <= score <= 1 for score in est.validation_scores_)
+
+
+def test_without_early_stopping_every_epoch_runs():
+    X, y, _ = _overfitting()
+    est = MLPRegressor((64,), learning_rate_init=0.05, max_iter=40, random_state=2, tol=10.0, n_iter_no_change=1,
+                       backend="generic").fit(X, y)
+    assert est.n_iter_ == len(est.loss_curve_) == 40 and est.t_ == 40 * 60
+    assert est.validation_scores_ is None and est.best_validation_score_ is None
+    assert est.best_loss_ == min(est.loss_curve_)
+
+
+def test_early_stopping_with_warm_start_and_partial_fit():
+    X, y, _ = _overfitting()
+    est = MLPRegressor((16,), max_iter=5, random_state=0, early_stopping=True, warm_start=True,
+                       backend="generic").fit(X, y)
+    first = est.n_iter_
+    est.fit(X, y)
+    assert len(est.validation_scores_) == len(est.loss_curve_) == est.n_iter_ > first
+    with pytest.raises(ValueError, match="early_stopping"):
+        est.partial_fit(X, y)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        MLPRegressor(early_stopping=True, validation_fraction=0.01, backend="generic").fit(X[:20], y[:20])
+
+
+@pytest.mark.parametrize("params, text", [
+    (dict(early_stopping="yes"), "early_stopping"),
+    (dict(validation_fraction=0.0), "validation_fraction"),
+    (dict(validation_fraction=1.0), "validation_fraction"),
+    (dict(validation_fraction="0.1"), "validation_fraction"),
+    (dict(n_iter_no_change=0), "n_iter_no_change"),
+    (dict(n_iter_no_change=2.5), "n_iter_no_change"),
+    (dict(tol=-1e-4), "tol"),
+    (dict(tol=float("nan")), "tol"),
+])
+@pytest.mark.parametrize("cls", [MLPRegressor, MLPClassifier])
+def test_bad_early_stopping_parameters_fail_at_fit_naming_them(cls, params, text):
+    X, Y = _data(n=20)
+    y = Y[:, 0] if cls is MLPRegressor else np.where(Y[:, 0] > 0, 1, 0)
+    est = cls(backend="generic", **params)
+    with pytest.raises(ValueError, match=text):
+        est.fit(X, y)
+    assert not hasattr(est, "net_")
 
 
 # ------------------------------------------------------------------ inside scikit-learn's tools
