@@ -212,19 +212,11 @@ class History(NDArrayOperatorsMixin):
 
     def plot(self, path=None, ax=None):
         """Plot the loss curves (and the accuracies on a second axis, where they apply);
-        returns the matplotlib Figure, also saved to ``path`` when given."""
-        try:
-            import matplotlib
+        returns the matplotlib Figure (drawn into ``ax`` when given; else a new one, not
+        pyplot's), also saved to ``path`` when given."""
+        from .sweep_result import _axes, _finish  # (sweep_result imports network, which imports this)
 
-            if ax is None and path is not None:
-                matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
-        except ImportError:
-            raise ImportError("History.plot needs matplotlib: pip install matplotlib") from None
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(6, 4))
-        else:
-            fig = ax.figure
+        fig, ax, own = _axes(ax, (6, 4))
         epochs = np.arange(len(self))
         for name in ("loss", "train_loss_end", "val_loss"):
             values = getattr(self, name)
@@ -245,6 +237,25 @@ class History(NDArrayOperatorsMixin):
         if self.best_epoch is not None:
             ax.axvline(self.best_epoch, color="grey", linewidth=0.8)
         ax.legend(handles, labels)
-        if path is not None:
-            fig.savefig(path)
-        return fig
+        return _finish(fig, own, path)
+
+    def _repr_html_(self):
+        """What a notebook shows: the run's length, best and stopping epochs, and every
+        curve at the first, the best and the last epoch."""
+        import html
+
+        curves = self.curves()
+        n = len(self)
+        head = f"<b>History</b>: {n:,} epoch{'s' if n != 1 else ''}"
+        if self.best_epoch is not None:
+            head += f", best epoch {self.best_epoch}"
+        if self.stopped_epoch is not None:
+            head += f", stopped early after epoch {self.stopped_epoch}"
+        shown = sorted({e for e in (0, self.best_epoch, n - 1) if e is not None and 0 <= e < n})
+        cells = "".join(f"<th>{html.escape(name)}</th>" for name in curves)
+        body = "".join(
+            f"<tr><td>{e}{' (best)' if e == self.best_epoch else ''}</td>"
+            + "".join(f"<td>{values[e]:.6g}</td>" for values in curves.values()) + "</tr>"
+            for e in shown
+        )
+        return f"<div>{head}<table><thead><tr><th>epoch</th>{cells}</tr></thead><tbody>{body}</tbody></table></div>"

@@ -274,10 +274,12 @@ def test_history_to_frame_and_plot(tmp_path):
     assert len(frame) == 4
     fig = h.plot(path=tmp_path / "curves.png")
     assert (tmp_path / "curves.png").stat().st_size > 0
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    assert isinstance(fig, plt.Figure)
-    plt.close(fig)
+    assert isinstance(fig, Figure) and fig._repr_png_()[:4] == b"\x89PNG"  # a notebook shows it
+    html = h._repr_html_()
+    assert "History</b>: 4 epochs" in html and f"{h.best_epoch} (best)" in html
+    assert all(f"<th>{name}</th>" in html for name in h.curves())
 
 
 # ------------------------------------------------------------------ 5. divergence, bad input
