@@ -6,6 +6,8 @@ numba's disk cache is warm): 2-2-1 tanh/linear and the generic 2-40-1 with shuff
 mini-batches, divergence (lr up to 1e10) and checkpoints; 2-3-1 tanh over an optimizer axis,
 L2 and dropout (both the vectorised and the one-at-a-time options kernels).
 """
+import importlib
+
 import numpy as np
 
 import fastnn
@@ -46,3 +48,19 @@ def assert_same_sweep(a, b, what):
         assert np.array_equal(ga.indices, gb.indices), f"{what}: group {g} indices"
         assert_bits_equal(ga.params, gb.params, f"{what}: group {g} params")
         assert_bits_equal(ga.checkpoint_params, gb.checkpoint_params, f"{what}: group {g} checkpoint params")
+
+
+def interrupt_after(monkeypatch, n):
+    """Ctrl-C (KeyboardInterrupt) in the caller's thread once n blocks (or tasks) are
+    finished: the sweep's progress callback raises it."""
+    sweep_module = importlib.import_module("fastnn.sweep")
+    real = sweep_module._Progress.advance
+    seen = []
+
+    def advance(self, amount, expected_total):
+        real(self, amount, expected_total)
+        seen.append(amount)
+        if len(seen) == n:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_module._Progress, "advance", advance)

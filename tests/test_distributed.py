@@ -18,7 +18,7 @@ import pytest
 import fastnn
 from fastnn import cli
 
-from sweep_checks import GRIDS, PLAIN, assert_same_sweep, run
+from sweep_checks import GRIDS, PLAIN, assert_same_sweep, interrupt_after, run
 
 sweep_module = importlib.import_module("fastnn.sweep")
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -97,23 +97,10 @@ def test_a_client_must_be_a_dask_client():
 def test_store_with_a_client(client, reference, tmp_path, monkeypatch):
     """A store filled partly in-process is finished on the cluster, and one filled partly
     on the cluster (Ctrl-C after 2 tasks) is finished in-process: both equal the reference."""
-    real = sweep_module._Progress.advance
-
-    def interrupt_after(n):
-        seen = []
-
-        def advance(self, amount, expected_total):
-            real(self, amount, expected_total)
-            seen.append(amount)
-            if len(seen) == n:
-                raise KeyboardInterrupt
-
-        return advance
-
     for first, then in ((None, client), (client, None)):
         folder = tmp_path / f"store-{first is None}"
         with monkeypatch.context() as patch:
-            patch.setattr(sweep_module._Progress, "advance", interrupt_after(2))
+            interrupt_after(patch, 2)
             with pytest.raises(KeyboardInterrupt):
                 run(PLAIN, client=first, store=folder, chunk=4, blocks_per_task=3)
         saved = len([name for name in os.listdir(folder) if name.endswith(".npz")])

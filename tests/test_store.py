@@ -24,7 +24,7 @@ import pytest
 import fastnn
 from fastnn import cli
 
-from sweep_checks import GRIDS, PLAIN, QX, QY, assert_same_sweep, run
+from sweep_checks import GRIDS, PLAIN, QX, QY, assert_same_sweep, interrupt_after, run
 
 sweep_module = importlib.import_module("fastnn.sweep")
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -56,20 +56,6 @@ def count_training(monkeypatch):
 
     monkeypatch.setattr(sweep_module, "_train_range", counted)
     return calls
-
-
-def interrupt_after(monkeypatch, n):
-    """Ctrl-C (KeyboardInterrupt) in the caller's thread once n blocks are finished."""
-    real = sweep_module._Progress.advance
-    seen = []
-
-    def advance(self, amount, expected_total):
-        real(self, amount, expected_total)
-        seen.append(amount)
-        if len(seen) == n:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(sweep_module._Progress, "advance", advance)
 
 
 @pytest.mark.parametrize("name", sorted(GRIDS))
