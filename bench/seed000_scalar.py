@@ -14,18 +14,8 @@ document appends the last sample's loss), and nothing is printed.
 """
 
 
-def activation_ReLu(number):
-    if number > 0:
-        return number
-    else:
-        return 0
-
-
-def activation_ReLu_partial_derivative(number):
-    if number > 0:
-        return 1
-    else:
-        return 0
+# The document's own two helpers, as fastnn.seeds.seed000 transcribes them.
+from fastnn.seeds.seed000 import activation_ReLu, activation_ReLu_partial_derivative  # noqa: E402
 
 
 def train(weights, data, LR, epochs):

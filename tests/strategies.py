@@ -253,3 +253,17 @@ def differentiable_here(case):
         _, yhat = np_forward(case)
         return bool(np.all((yhat > MARGIN) & (yhat < 1.0 - MARGIN)))
     return True
+
+
+def break_reference_gradient(monkeypatch, layer=1, factor=3.0):
+    """Make fastnn.reference.sample_gradient wrong in one place (the first weight of
+    ``layer``, scaled by ``factor``), for tests that a reference/finite-difference
+    disagreement is reported as fastnn's fault, never the user's."""
+    true = fastnn.reference.sample_gradient
+
+    def broken(spec, params, x, y, keep=None):
+        loss, grad = true(spec, params, x, y, keep)
+        grad[spec.weight_offset(layer)] *= factor
+        return loss, grad
+
+    monkeypatch.setattr(fastnn.reference, "sample_gradient", broken)

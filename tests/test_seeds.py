@@ -16,11 +16,11 @@ import re
 import numpy as np
 import pytest
 
-import fastnn
 from fastnn import Network, cli, datasets
 from fastnn import walkthrough as wt
 from fastnn.seeds import SEED_IDS, seed000, seed001, seed002, seed003, seed004, table
 from fastnn.seeds.layout import W, network_from_names
+from strategies import break_reference_gradient
 
 SEEDS = {sid: wt.seed(sid) for sid in SEED_IDS}
 QUANTITIES = {q.key: q for s in SEEDS.values() for q in s.quantities}
@@ -294,14 +294,7 @@ def test_cli_seeds_audits_each_documents_step_as_docs_seeds_md_lists(capsys):
 
 
 def test_an_fd_mismatch_in_the_audit_is_reported_as_a_fastnn_bug(monkeypatch):
-    true = fastnn.reference.sample_gradient
-
-    def broken(spec, params, x, y, keep=None):
-        loss, grad = true(spec, params, x, y, keep)
-        grad[spec.weight_offset(1)] *= 3.0  # w5
-        return loss, grad
-
-    monkeypatch.setattr(fastnn.reference, "sample_gradient", broken)
+    break_reference_gradient(monkeypatch)  # w5's gradient tripled
     report = seed003.build().report
     assert report.mismatches == ("w5",)
     assert wt.audit_verdict(report).endswith(
