@@ -53,6 +53,19 @@ class SweepResult:
     start; ``None`` for files saved before stuck was recorded); ``checkpoints``: the
     epochs (1-based) whose parameters were kept; ``groups``; ``seconds``: training time;
     ``compile_seconds``: compiling (or loading from the disk cache) the kernels before it.
+
+    Held-out data and stopping (``fastnn.sweep``'s validation_data / validation_split,
+    patience, halving; None where the sweep had none): ``val_losses`` (K, epochs): the
+    loss on the validation data with the parameters at the end of each epoch (NaN where
+    the configuration did not run that epoch); ``val_accuracy`` (K, epochs): the fraction
+    of right validation predictions (classification losses only); ``best_epoch`` (K,)
+    int64: the 0-based epoch whose watched loss (validation loss, else training loss) was
+    best (improvements not above ``min_delta`` do not count; -1: none); ``stopped_epoch``
+    (K,) int64: -1, or the last epoch run when ``patience`` stopped it; ``pruned_epoch``
+    (K,) int64: -1 (survived every rung), or the rung (epochs trained) at which halving
+    stopped it; ``halving`` (a ``fastnn.Halving``), ``patience`` and ``min_delta``: the
+    settings. With ``restore_best`` (and patience) the final parameters are those of the
+    best epoch.
     """
 
     configs: np.ndarray
@@ -63,6 +76,14 @@ class SweepResult:
     seconds: float = 0.0
     compile_seconds: float = 0.0
     stuck: np.ndarray = None
+    val_losses: np.ndarray = None
+    val_accuracy: np.ndarray = None
+    best_epoch: np.ndarray = None
+    stopped_epoch: np.ndarray = None
+    pruned_epoch: np.ndarray = None
+    halving: object = None
+    patience: int = None
+    min_delta: float = 0.0
 
     @property
     def diverged(self):
