@@ -3,6 +3,7 @@ from . import datasets, optim, reference, testing
 from .audit import AuditReport, StepError, audit
 from .errors import DivergenceError, TrainingWarning
 from .gradcheck import gradcheck, numerical_gradient
+from .halving import Halving
 from .history import History
 from .io import load
 from .network import Network
@@ -27,6 +28,7 @@ __all__ = [
     "Network",
     "datasets",
     "gradcheck",
+    "Halving",
     "History",
     "load",
     "numerical_gradient",
