@@ -597,3 +597,30 @@ class _Watch:
             "best_epoch": self.best_epoch,
             "stopped_epoch": self.stopped,
         }
+
+
+# ---------------------------------------------------------------- successive halving
+
+
+def halving_rungs(epochs, eta, first_rung):
+    """The epoch counts after which a halving sweep ranks its survivors: first_rung,
+    first_rung * eta, ... while below ``epochs``."""
+    rungs = []
+    r = first_rung
+    while r < epochs:
+        rungs.append(r)
+        r *= eta
+    return rungs
+
+
+def halving_survivors(scores, alive, eta):
+    """The configurations going on past a rung: of the indices ``alive``, the
+    ceil(len(alive) / eta) with the lowest ``scores[k]`` (the watched loss of the rung's
+    last epoch; NaN ranks last; ties go to the lower index), in increasing order."""
+    def rank(k):
+        value = scores[k]
+        return (math.isnan(value), 0.0 if math.isnan(value) else value, k)
+
+    ranked = sorted(alive, key=rank)
+    keep = -(-len(ranked) // eta)
+    return sorted(ranked[:keep])

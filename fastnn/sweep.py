@@ -23,11 +23,13 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from . import advice, optim, sweep_options
+from . import advice, optim, sweep_monitor, sweep_options
 from . import validation as check
 from .kernels import sweep_generic, sweepgen
 from .kernels import cache as kernel_cache
 from .kernels.compiler import compiled
+from .halving import Halving
+from .history import Monitor, accuracy_kind, monitor_for_fit
 from .network import Network
 from .options import TrainOptions
 from .spec import INITS, Spec
@@ -112,6 +114,13 @@ def sweep(
     client=None,
     store=None,
     blocks_per_task=None,
+    validation_data=None,
+    validation_split=None,
+    validation_seed=0,
+    patience=None,
+    min_delta=0.0,
+    restore_best=True,
+    halving=None,
 ):
     """Train every combination of ``lr`` x ``seeds`` x ``hidden`` x ``batch_size`` x
     ``optimizer`` x ``l1`` x ``l2`` x ``dropout``.
@@ -140,8 +149,23 @@ def sweep(
     docs/distributed.md). ``store``: a folder where every finished block is saved as it
     completes; a sweep started again with the same arguments and data trains only the
     blocks missing there, with the same result as an uninterrupted run (see
-    ``fastnn.store``). Returns a SweepResult; see the module docstring for what each
-    configuration means.
+    ``fastnn.store``).
+
+    Held-out data and stopping, as ``fit``'s (``fastnn.sweep_monitor``):
+    ``validation_data=(X_val, y_val)``, or ``validation_split=f``: round(f * n) samples
+    held out for every configuration, drawn with ``validation_seed`` (stratified by class
+    for the classification losses); after every epoch each configuration's validation
+    loss (and accuracy) is recorded. ``patience``: a configuration stops once its watched
+    loss (the validation loss, else its training loss) has not improved by more than
+    ``min_delta`` for that many epochs; with ``restore_best`` it ends with the parameters
+    of its best epoch. ``halving``: a ``fastnn.Halving`` (or an int: its eta): at each
+    rung only the best 1/eta of the configurations still training go on (see
+    ``fastnn.halving``). Stopped configurations free their lanes for the others. Each
+    configuration still equals its own ``fit`` with the same arguments, bit for bit, up
+    to where it stopped. These run in this process only (not with ``client`` or
+    ``store``).
+
+    Returns a SweepResult; see the module docstring for what each configuration means.
     """
     start_params = None
     if isinstance(sizes_or_net, Network):
@@ -211,6 +235,20 @@ def sweep(
     first = specs[hidden_list[0]]
     Xc = check.inputs(X, first)
     Yc = check.targets(y, first, Xc.shape[0])
+    validation_seed = check.integer(validation_seed, "validation_seed", 0, check.MAX_SEED)
+    monitor, Xc, Yc = monitor_for_fit(first, Xc, Yc, lambda: validation_seed, validation_data, validation_split,
+                                      patience, min_delta, restore_best, False)
+    if halving is not None:
+        if isinstance(halving, numbers.Integral) and not isinstance(halving, (bool, np.bool_)):
+            halving = Halving(eta=int(halving))
+        elif not isinstance(halving, Halving):
+            raise TypeError(f"halving must be a fastnn.Halving or an int (its eta), got {type(halving).__name__}")
+        halving.rungs(epochs)  # first_rung within 1..epochs
+        if monitor is None:
+            monitor = Monitor(kind=accuracy_kind(first), min_delta=check.non_negative_float(min_delta, "min_delta"))
+    if monitor is not None and (client is not None or store is not None):
+        raise ValueError(f"{'client' if client is not None else 'store'}: a sweep with validation data, patience or "
+                         "halving runs in this process only; leave client and store out")
     n = Xc.shape[0]
     if None in batch_list:
         batch_list = [n if bs is None else bs for bs in batch_list]
@@ -309,13 +347,22 @@ def sweep(
     if client is None:
         for plan in plans:  # compiled (or loaded) here, not while timed
             _prepare(plan)
+        if monitor is not None:
+            sweep_monitor.prepare(monitor)
     else:
         cluster.prepare(client, plans)
     compile_seconds = time.perf_counter() - started
     started = time.perf_counter()
     bar = _Progress(K * epochs, enabled=progress)
+    outcome = None
     try:
-        if client is None and saved is None:
+        if monitor is not None:
+            finals, outcome = sweep_monitor.train(jobs, inputs_of, _group_kernel, Xc, Yc, losses, diverged, stuck, bar,
+                                                  chunk, threads, monitor, halving)
+            groups = [Group(plan.hidden, plan.batch_size, plan.spec, idx, np.ascontiguousarray(finals[g][0].T),
+                            np.ascontiguousarray(finals[g][1].transpose(0, 2, 1)), plan.options)
+                      for g, idx, plan in jobs]
+        elif client is None and saved is None:
             groups = _train_in_slices(jobs, inputs_of, Xc, Yc, losses, diverged, stuck, bar, chunk, threads,
                                       len(group_keys))
         else:
@@ -323,9 +370,15 @@ def sweep(
                                          client, saved, blocks_per_task)
     finally:
         bar.close()
-    return SweepResult(
+    result = SweepResult(
         configs, losses, diverged, tuple(ckpts), groups, time.perf_counter() - started, compile_seconds, stuck
     )
+    if outcome is not None:
+        result.val_losses, result.val_accuracy = outcome.val_losses, outcome.val_accuracy
+        result.best_epoch, result.stopped_epoch = outcome.best_epoch, outcome.stopped_epoch
+        result.pruned_epoch, result.halving = outcome.pruned_epoch, halving
+        result.patience, result.min_delta = monitor.patience, monitor.min_delta
+    return result
 
 
 @dataclass(frozen=True)

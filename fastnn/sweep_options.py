@@ -64,6 +64,20 @@ class GeneratedBlocks:
     def __call__(self, *args):
         self.kernel(*args, self.hyper, self.penalties, self.first, self.second)
 
+    def take(self, cols):
+        """These blocks for the configurations ``cols`` only (their states copied, in
+        that order): a sweep that stops configurations trains the rest packed together."""
+        part = object.__new__(GeneratedBlocks)
+        part.kernel, part.hyper, part.penalties = self.kernel, self.hyper, self.penalties
+        part.first = np.ascontiguousarray(self.first[:, cols])
+        part.second = np.ascontiguousarray(self.second[:, cols])
+        return part
+
+    def put(self, cols, part):
+        """Copy ``part``'s states (from ``take(cols)``, trained since) back to ``cols``."""
+        self.first[:, cols] = part.first
+        self.second[:, cols] = part.second
+
 
 class GeneralBlocks:
     """Trains configurations of one spec and one ``TrainOptions`` one at a time, with the
@@ -89,6 +103,16 @@ class GeneralBlocks:
                 ckpt[slot, :, k] = params
             self._train(k, params, X, Y, lr[k], batch_size, shuffle, e, e_stop, losses, diverged, layout)
             P[:, k] = params
+
+    def take(self, cols):
+        """These blocks for the configurations ``cols`` only; their run states are shared
+        (trained in place), so ``put`` has nothing to copy back."""
+        part = object.__new__(GeneralBlocks)
+        part.runs, part.train = [self.runs[c] for c in cols], self.train
+        return part
+
+    def put(self, cols, part):
+        pass
 
     def _train(self, k, params, X, Y, lr, batch_size, shuffle, e0, e1, losses, diverged, layout):
         """Epochs e0..e1-1 of configuration k unless it diverged before; returns e1."""
