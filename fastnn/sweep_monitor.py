@@ -94,9 +94,15 @@ def train(jobs, inputs_of, group_kernel, X, Y, losses, diverged, stuck, bar, chu
     started = time.perf_counter()
     try:
         for e0, e1 in zip(bounds[:-1], bounds[1:]):
-            # the configurations still training, packed into full blocks of ``chunk``
-            tasks = [(group, alive[k0:k0 + chunk]) for _, group in groups
-                     for alive in [np.flatnonzero(group.alive)] for k0 in range(0, len(alive), chunk)]
+            # The configurations still training, packed into full blocks of ``chunk``, a
+            # run of blocks per thread: every task costs Python work each epoch (~20 us a
+            # kernel call), and a kernel call trains any number of blocks.
+            tasks = []
+            for _, group in groups:
+                alive = np.flatnonzero(group.alive)
+                blocks = -(-len(alive) // chunk)
+                per_task = chunk * max(1, -(-blocks // threads))
+                tasks += [(group, alive[k0:k0 + per_task]) for k0 in range(0, len(alive), per_task)]
             run = [(_train_block, group, cols, e0, e1, X, Y, monitor, evaluate, out) for group, cols in tasks]
             if pool is None:
                 for task in run:

@@ -617,6 +617,37 @@ def train_general(params, layout, X, Y, lr, epochs, batch_size, shuffle, history
 _ARGMAX, _THRESHOLD = 1, 2
 
 
+@njit(**_INLINE)
+def sample_correct(kind, a, u, n_out, Y, s):
+    """``reference.correct``: how many of sample s's predictions a[u:u+n_out] are right
+    (argmax: 0 or 1; threshold: per output; kind 0: 0)."""
+    count = 0
+    if kind == _ARGMAX:
+        guess, truth = 0, 0
+        for j in range(1, n_out):
+            if a[u + j] > a[u + guess]:
+                guess = j
+            if Y[s, j] > Y[s, truth]:
+                truth = j
+        if guess == truth:
+            count = 1
+    elif kind == _THRESHOLD:
+        for j in range(n_out):
+            if (a[u + j] > 0.5) == (Y[s, j] > 0.5):
+                count += 1
+    return count
+
+
+@njit(**_INLINE)
+def accuracy(kind, count, n, n_out):
+    """The fraction right of ``count`` over n samples (NaN for kind 0)."""
+    if kind == _ARGMAX:
+        return count / n
+    if kind == _THRESHOLD:
+        return count / (n * n_out)
+    return np.nan
+
+
 @njit(**_KW)
 def evaluate(params, layout, X, Y, z, a, kind):
     """``reference.evaluate``: (mean per-sample loss, accuracy) of the data set X, Y at
@@ -629,24 +660,8 @@ def evaluate(params, layout, X, Y, z, a, kind):
     for s in range(n):
         forward(params, layout, X, s, z, a)
         total += sample_loss(loss, a, u, n_out, Y, s)
-        if kind == _ARGMAX:
-            guess, truth = 0, 0
-            for j in range(1, n_out):
-                if a[u + j] > a[u + guess]:
-                    guess = j
-                if Y[s, j] > Y[s, truth]:
-                    truth = j
-            if guess == truth:
-                count += 1
-        elif kind == _THRESHOLD:
-            for j in range(n_out):
-                if (a[u + j] > 0.5) == (Y[s, j] > 0.5):
-                    count += 1
-    if kind == _ARGMAX:
-        return total / n, count / n
-    if kind == _THRESHOLD:
-        return total / n, count / (n * n_out)
-    return total / n, np.nan
+        count += sample_correct(kind, a, u, n_out, Y, s)
+    return total / n, accuracy(kind, count, n, n_out)
 
 
 @njit(**_KW)
