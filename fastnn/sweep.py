@@ -347,8 +347,8 @@ def sweep(
     if client is None:
         for plan in plans:  # compiled (or loaded) here, not while timed
             _prepare(plan)
-        if monitor is not None:
-            sweep_monitor.prepare(monitor)
+            if monitor is not None:
+                sweep_monitor.prepare(monitor, plan.spec)
     else:
         cluster.prepare(client, plans)
     compile_seconds = time.perf_counter() - started

@@ -23,8 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import halving as halving_rules
+from .kernels import cache as kernel_cache
+from .kernels import evalgen, sweepgen
 from .kernels.compiler import compiled
-from .kernels.lane_metrics import SIGNATURE, evaluate_lanes
+from .kernels.lane_metrics import PATIENT, SIGNATURE, WATCH_SIGNATURE, evaluate_lanes, watch_lanes
 
 
 class Outcome:
@@ -48,9 +50,9 @@ class _Group:
     loss so far, epochs without improvement, the best epoch's parameters (restoring only),
     checkpoints, and which are still training."""
 
-    def __init__(self, plan, idx, P, seeds, rates, kernel, restoring):
+    def __init__(self, plan, idx, P, seeds, rates, kernel, restoring, evaluate):
         n = len(idx)
-        self.plan, self.idx, self.kernel = plan, idx, kernel
+        self.plan, self.idx, self.kernel, self.evaluate = plan, idx, kernel, evaluate
         self.P, self.start = P, P.copy()
         self.states = seeds.copy()
         self.rates = rates
@@ -70,9 +72,16 @@ class _Group:
         self.alive[cols] = False
 
 
-def prepare(monitor):
-    """Compile (or load) the validation kernel when ``monitor`` has validation data; returns it."""
-    return compiled(evaluate_lanes, SIGNATURE) if monitor.has_validation else None
+def prepare(monitor, spec):
+    """The validation pass for spec's configurations, compiled (or loaded): generated for
+    networks with generated sweep kernels (``kernels.evalgen``), else the generic lane
+    pass; None without validation data. Compiles the stopping rule too."""
+    compiled(watch_lanes, WATCH_SIGNATURE)
+    if not monitor.has_validation:
+        return None
+    if sweepgen.supports(spec):
+        return kernel_cache.load(evalgen.source(spec), evalgen.NAME, SIGNATURE)
+    return compiled(evaluate_lanes, SIGNATURE)
 
 
 def train(jobs, inputs_of, group_kernel, X, Y, losses, diverged, stuck, bar, chunk, threads, monitor, halving):
@@ -82,12 +91,12 @@ def train(jobs, inputs_of, group_kernel, X, Y, losses, diverged, stuck, bar, chu
     by group number, Outcome)."""
     epochs = losses.shape[1]
     out = Outcome(losses, diverged, monitor, halving)
-    evaluate = prepare(monitor)
     restoring = monitor.patience is not None and monitor.restore_best
     groups = []
     for g, idx, plan in jobs:
         P, seeds, rates = inputs_of(plan, idx)
-        groups.append((g, _Group(plan, idx, P, seeds, rates, group_kernel(plan, seeds), restoring)))
+        groups.append((g, _Group(plan, idx, P, seeds, rates, group_kernel(plan, seeds), restoring,
+                                 prepare(monitor, plan.spec))))
     rungs = [] if halving is None else halving.rungs(epochs)
     bounds = [0, *rungs, epochs]
     pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
@@ -103,7 +112,7 @@ def train(jobs, inputs_of, group_kernel, X, Y, losses, diverged, stuck, bar, chu
                 blocks = -(-len(alive) // chunk)
                 per_task = chunk * max(1, -(-blocks // threads))
                 tasks += [(group, alive[k0:k0 + per_task]) for k0 in range(0, len(alive), per_task)]
-            run = [(_train_block, group, cols, e0, e1, X, Y, monitor, evaluate, out) for group, cols in tasks]
+            run = [(_train_block, group, cols, e0, e1, X, Y, monitor, out) for group, cols in tasks]
             if pool is None:
                 for task in run:
                     task[0](*task[1:])
@@ -153,12 +162,13 @@ def _halve(groups, out, monitor, halving, rung):
     return stopped
 
 
-def _train_block(group, cols, e0, e1, X, Y, monitor, evaluate, out):
+def _train_block(group, cols, e0, e1, X, Y, monitor, out):
     """Train ``group``'s columns ``cols`` through epochs e0..e1-1, one epoch per kernel
     call, each followed by the validation pass and the stopping rule; a column that stops
     is written back at once and the rest go on packed together. Touches only these
     columns (blocks run concurrently)."""
-    plan, layout = group.plan, group.layout
+    plan, layout, evaluate = group.plan, group.layout, group.evaluate
+    watch = compiled(watch_lanes, WATCH_SIGNATURE)
     epochs = out.losses.shape[1]
     P = np.ascontiguousarray(group.P[:, cols])
     states = group.states[cols].copy()
@@ -185,29 +195,23 @@ def _train_block(group, cols, e0, e1, X, Y, monitor, evaluate, out):
             if out.val_accuracy is not None:
                 out.val_accuracy[rows, e0:e_end] = val_accuracy[sel, e0:e_end]
 
+    has_val = evaluate is not None
+    no_rows = np.empty((0, 0))
+    stop_flags = np.empty(len(cols), dtype=np.int64)
     for e in range(e0, e1):
         kernel(P, X, Y, rates, plan.batch_size, plan.shuffle, states, e, e + 1, losses, diverged, group.ckpt_epochs,
                ckpt, 0, len(cols), layout)
-        ok = diverged < 0
-        if evaluate is not None:
+        if has_val:
             evaluate(P, layout, monitor.X_val, monitor.Y_val, monitor.kind, len(cols), e, val_loss, val_accuracy)
-            val_loss[~ok, e] = np.nan  # fit stops before its validation pass in a diverged epoch
-            val_accuracy[~ok, e] = np.nan
-            watched = val_loss[:, e]
-        else:
-            watched = losses[:, e]
-        improved = ok & (watched < best - min_delta)
-        best[improved], wait[improved], best_epoch[improved] = watched[improved], 0, e
-        if best_P is not None and improved.any():
-            best_P[:, improved] = P[:, improved]
-        wait[ok & ~improved] += 1
-        stop = ~ok
-        if patience is not None:
-            patient = ok & (wait >= patience)
-            out.stopped_epoch[group.idx[cols[patient]]] = e
-            stop |= patient
-        if not stop.any():
+        n_stop = watch(P, len(cols), e, losses, diverged, val_loss if has_val else no_rows,
+                       val_accuracy if has_val else no_rows, has_val, min_delta, patience or 0, best, wait, best_epoch,
+                       no_rows if best_P is None else best_P, best_P is not None, stop_flags)
+        if not n_stop:
             continue
+        stop = stop_flags[: len(cols)] > 0
+        if patience is not None:
+            out.stopped_epoch[group.idx[cols[stop_flags[: len(cols)] == PATIENT]]] = e
+        ok = diverged < 0
         # the stopped lanes: final parameters (the best epoch's when restoring, not after a
         # divergence), later checkpoints hold them; the rest go on packed together
         write(stop, e + 1)

@@ -35,13 +35,17 @@ TANH = dict(activation=["tanh", "linear"], loss="half_squared_error")
 RELU = dict(sizes=[2, 2, 1], X=QX, y=QY, Xv=VX, yv=VY, kw=TANH)
 SOFTMAX = dict(sizes=[2, 4, 3], X=SX, y=SY, Xv=SVX, yv=SVY,
                kw=dict(activation=["tanh", "softmax"], loss="categorical_cross_entropy"))
+# over 64 parameters: the generic lane validation pass (test_sweep.py's generic network)
+GENERIC = dict(sizes=[2, 12, 12, 3], X=SX, y=np.eye(3)[SY], Xv=SVX, yv=np.eye(3)[SVY],
+               kw=dict(activation=["sigmoid", "gaussian", "softmax"], loss="mse", bias=False))
 
 
 def fit_of(case, result, k, epochs, **kwargs):
     """Configuration k of ``result`` trained alone by fit: (History or None, params, diverged epoch)."""
     c = result.configs[k]
     kw = case["kw"]
-    net = fastnn.Network(case["sizes"], kw["activation"], kw.get("loss", "squared_error"), seed=int(c["seed"]))
+    net = fastnn.Network(case["sizes"], kw["activation"], kw.get("loss", "squared_error"), kw.get("bias", True),
+                         seed=int(c["seed"]))
     try:
         history = net.fit(case["X"], case["y"], lr=float(c["lr"]), epochs=epochs, batch_size=int(c["batch_size"]),
                           **kwargs)
@@ -83,7 +87,9 @@ def assert_config_equals_fit(case, result, k, epochs, checkpoints=(), **kwargs):
      dict(patience=2, min_delta=1e-4, restore_best=False)),
     (RELU, dict(lr=[0.01, 1e6], seeds=[0], batch_size=[1]), dict()),
     (SOFTMAX, dict(lr=[0.05, 0.5, 2.0], seeds=[0, 3], batch_size=[1, 30]), dict(patience=4)),
-], ids=["relu-sgd-patience", "relu-adam-shuffle-no-restore", "relu-divergence", "softmax-accuracy"])
+    (GENERIC, dict(lr=[0.05, 0.5], seeds=[1], batch_size=[1, 7]), dict(patience=2)),
+], ids=["tanh-sgd-patience", "tanh-adam-shuffle-no-restore", "tanh-divergence", "softmax-accuracy",
+        "generic-lanes"])
 def test_every_configuration_equals_its_fit(case, grid, fit_kwargs):
     epochs = 25
     grid = dict(grid)
@@ -93,7 +99,7 @@ def test_every_configuration_equals_its_fit(case, grid, fit_kwargs):
                           checkpoints=[2, 10], validation_data=(case["Xv"], case["yv"]), chunk=3, threads=2,
                           progress=False, **case["kw"], **grid, **fit_kwargs)
     assert result.val_losses.shape == result.losses.shape
-    assert (result.val_accuracy is not None) == (case is SOFTMAX)
+    assert (result.val_accuracy is not None) == (case["kw"]["loss"] == "categorical_cross_entropy")
     if "patience" in fit_kwargs:
         assert (result.stopped_epoch >= 0).any(), "some configuration should stop early here"
     for k in range(len(result.configs)):

@@ -51,3 +51,42 @@ def evaluate_lanes(P, layout, X, Y, kind, lanes, e, val_loss, val_accuracy):
         for c in range(nb):
             val_loss[b0 + c, e] = total[c] / n
             val_accuracy[b0 + c, e] = accuracy(kind, count[c], n, n_out)
+
+
+WATCH_SIGNATURE = "int64(float64[:, ::1], int64, int64, float64[:, ::1], int64[::1], float64[:, ::1], " \
+                  "float64[:, ::1], boolean, float64, int64, float64[::1], int64[::1], int64[::1], float64[:, ::1], " \
+                  "boolean, int64[::1])"
+DIVERGED, PATIENT = 1, 2  # why a lane stops (``watch_lanes``' ``stop``)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def watch_lanes(P, lanes, e, losses, diverged, val_loss, val_accuracy, has_val, min_delta, patience, best, wait,
+                best_epoch, best_P, restoring, stop):
+    """The stopping rule of ``reference.train``'s ``validation`` after epoch e, for every
+    lane c < ``lanes`` (each still training when the epoch began): a lane that diverged
+    in it gets NaN validation metrics (fit stops before its validation pass) and
+    stop[c] = DIVERGED; else its watched loss (val_loss[c, e] when ``has_val``, else
+    losses[c, e]) improves when < best[c] - min_delta (then best, wait = 0, best_epoch
+    and, when ``restoring``, best_P[:, c] = P[:, c]), or wait[c] grows and reaching
+    ``patience`` (> 0) sets stop[c] = PATIENT. Returns how many lanes stop."""
+    n_stop = 0
+    for c in range(lanes):
+        stop[c] = 0
+        if diverged[c] >= 0:
+            if has_val:
+                val_loss[c, e], val_accuracy[c, e] = np.nan, np.nan
+            stop[c] = DIVERGED
+            n_stop += 1
+            continue
+        watched = val_loss[c, e] if has_val else losses[c, e]
+        if watched < best[c] - min_delta:
+            best[c], wait[c], best_epoch[c] = watched, 0, e
+            if restoring:
+                for q in range(P.shape[0]):
+                    best_P[q, c] = P[q, c]
+        else:
+            wait[c] += 1
+            if patience > 0 and wait[c] >= patience:
+                stop[c] = PATIENT
+                n_stop += 1
+    return n_stop
