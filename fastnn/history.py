@@ -141,6 +141,15 @@ class History(NDArrayOperatorsMixin):
 
     CURVES = ("loss", "val_loss", "accuracy", "val_accuracy", "train_loss_end")
 
+    @classmethod
+    def of_loss(cls, loss):
+        """The History of a fit without held-out data: its training-loss curve, the best
+        epoch that of the lowest loss (the first, as the improvement rule picks it)."""
+        loss = np.asarray(loss, dtype=np.float64)
+        finite = np.isfinite(loss)
+        best = int(np.argmin(np.where(finite, loss, np.inf))) if finite.any() else None
+        return cls(loss, best_epoch=best)
+
     def curves(self):
         """{name: array} of the curves that apply, in CURVES order."""
         return {name: getattr(self, name) for name in self.CURVES if getattr(self, name) is not None}
@@ -186,6 +195,13 @@ class History(NDArrayOperatorsMixin):
 
     def tolist(self):
         return self.loss.tolist()
+
+    def __getattr__(self, name):
+        # the rest of ndarray's interface (min, max, argmin, mean, sum, round, ...) acts on
+        # the training-loss array, so code written when fit returned that array still runs
+        if name.startswith("_") or name in ("loss",):
+            raise AttributeError(name)
+        return getattr(self.loss, name)
 
     def copy(self):
         """An independent History (every curve copied)."""

@@ -8,7 +8,7 @@ import numpy as np
 from . import advice, reference
 from . import validation as check
 from .errors import DivergenceError
-from .history import monitor_for_fit
+from .history import History, monitor_for_fit
 from .kernels import generic_kernel, specialized
 from .options import RunState, TrainOptions
 from .spec import INITS, Spec
@@ -220,9 +220,10 @@ class Network:
         restore_best=True,
         train_metrics=False,
     ):
-        """Train in place; returns the loss history, float64 array (epochs,), or a
-        ``fastnn.History`` when held-out data, early stopping or ``train_metrics`` is
-        asked for (below).
+        """Train in place; returns a ``fastnn.History``: the training-loss curve, which
+        behaves as the float64 array (epochs,) fit used to return (``np.asarray``,
+        ``len``, indexing, arithmetic, ``.min()``, ``.argmin()``, ...), with the curves of
+        held-out data, early stopping and ``train_metrics`` (below) where they apply.
 
         ``history[e]`` is the mean of the per-sample data losses computed during epoch e,
         each before its own update (without the L1/L2 penalty: see
@@ -266,9 +267,8 @@ class Network:
         validation loss (without validation data: the training loss) did not improve,
         improving meaning ``loss < best - min_delta`` (Keras' EarlyStopping); with
         ``restore_best`` the network ends with the parameters of the best epoch (the
-        optimizer state, for ``warm_start``, stays where the last epoch left it). Any of
-        these returns a ``fastnn.History``: the training-loss array (``np.asarray``,
-        ``len``, indexing) with ``val_loss``, ``accuracy``, ``val_accuracy``,
+        optimizer state, for ``warm_start``, stays where the last epoch left it). The
+        History then holds ``val_loss``, ``accuracy``, ``val_accuracy``,
         ``train_loss_end``, ``best_epoch`` and ``stopped_epoch``. They run in the generic
         kernel ``train_monitored`` (the generated, shape-specialised kernels do not
         support them yet), still one kernel call per fit; ``backend="reference"`` does the
@@ -346,13 +346,13 @@ class Network:
                 raise DivergenceError(diverged, history[:diverged].copy())
             if monitor is not None:
                 return monitor.history(history, curves, result, diverged)
-            return history[:diverged].copy()
+            return History.of_loss(history[:diverged].copy())
         if np.array_equal(start, self._params):
             advice.warn_stuck(self.spec, epochs, lr, stacklevel=2)
         if monitor is not None:
             ran = epochs if result[1] < 0 else int(result[1]) + 1
             return monitor.history(history, curves, result, ran)
-        return history
+        return History.of_loss(history)
 
     def _run_state(self, warm_start, options, seed):
         """The RunState a fit starts from: a copy of the previous fit's (warm start, same

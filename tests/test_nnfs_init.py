@@ -200,6 +200,8 @@ def check_types(results):
     """Every float array is float64, every integer array int64 (fields of
     sweep configs: float64, int64, uint64 seeds, text), every scalar a Python float."""
     for name, value in results.items():
+        if isinstance(value, fastnn.History):  # fit's result: its loss array
+            value = np.asarray(value)
         if not isinstance(value, np.ndarray):
             assert type(value) is float, f"{name} is {type(value).__name__}, not float"
         elif value.dtype.names:
@@ -214,9 +216,10 @@ def check_types(results):
 
 def as_arrays(results):
     """{name: array} for np.savez, plus the scalar names."""
-    arrays = {name: np.asarray(value) if isinstance(value, np.ndarray) else np.array(value, dtype=np.float64)
-              for name, value in results.items()}
-    return arrays, sorted(name for name, value in results.items() if not isinstance(value, np.ndarray))
+    arrays = {name: np.asarray(value) if isinstance(value, (np.ndarray, fastnn.History))
+              else np.array(value, dtype=np.float64) for name, value in results.items()}
+    return arrays, sorted(name for name, value in results.items()
+                          if not isinstance(value, (np.ndarray, fastnn.History)))
 
 
 def assert_bit_identical(got, expected, context):

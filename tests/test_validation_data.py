@@ -243,8 +243,16 @@ def test_validation_split_fit_equals_explicit_validation_data():
 def test_history_behaves_as_the_loss_array():
     X, y = xor_like(8)
     net = fastnn.Network([2, 3, 1], ["tanh", "sigmoid"], "binary_cross_entropy", seed=1)
-    plain = net.copy().fit(X, y, lr=0.1, epochs=5)
-    assert type(plain) is np.ndarray  # without held-out data fit returns the array, as before
+    fitted = net.copy().fit(X, y, lr=0.1, epochs=5)
+    assert isinstance(fitted, History) and fitted.val_loss is None and fitted.accuracy is None
+    assert fitted.best_epoch == int(np.argmin(np.asarray(fitted))) and fitted.stopped_epoch is None
+    # ndarray's methods act on the loss array, as on the array fit used to return
+    assert fitted.min() == np.asarray(fitted).min() and fitted.argmin() == fitted.best_epoch
+    assert fitted.mean() == np.asarray(fitted).mean() and fitted.round(3).shape == (5,)
+    with pytest.raises(AttributeError):
+        fitted.no_such_attribute
+    plain = np.asarray(fitted)
+    assert type(plain) is np.ndarray
     h = net.copy().fit(X, y, lr=0.1, epochs=5, train_metrics=True)
     assert isinstance(h, fastnn.History)
     np.testing.assert_array_equal(h, plain)
