@@ -141,3 +141,42 @@ def train(client, X, Y, units, chunk, finished):
     finally:
         if left:
             client.cancel(list(left))
+
+
+def _segment_task(plan, monitor, X, Y, lanes, e0, e1, epochs):
+    """One task of a watched sweep (validation, patience, halving): ``lanes`` trained
+    through epochs e0..e1-1 by ``fastnn.sweep_monitor.train_segment`` (pure)."""
+    from fastnn.sweep_monitor import train_segment
+
+    X = np.require(X, np.float64, ["C", "W"])
+    Y = np.require(Y, np.float64, ["C", "W"])
+    lanes = {name: np.require(value, None, ["C", "W"]) for name, value in lanes.items()}
+    return train_segment(plan, monitor, X, Y, lanes, e0, e1, epochs)
+
+
+def train_segments(client, X, Y, monitor, inputs, e0, e1, epochs, finished):
+    """A watched sweep's segment (epochs e0..e1-1) on ``client``'s workers: ``inputs``
+    [(plan, lanes)] as tasks; ``finished(i, result)`` receives input i's result as its
+    task completes. Tasks not done when an error (or Ctrl-C) stops the loop are cancelled."""
+    from distributed import as_completed
+
+    if not inputs:
+        return
+    # hash=False: fresh keys each segment (equal data scattered again under its content
+    # hash would share keys with the previous segment's futures, which are released)
+    X_future, Y_future = client.scatter([X, Y], broadcast=True, hash=False)
+    token = uuid.uuid4().hex[:12]
+    futures = {}
+    for i, (plan, lanes) in enumerate(inputs):
+        future = client.submit(_segment_task, plan, monitor, X_future, Y_future, lanes, e0, e1, epochs,
+                               key=f"fastnn-segment-{token}-{i}", pure=False)
+        futures[future] = i
+    left = set(futures)
+    try:
+        for batch in as_completed(futures, with_results=True).batches():
+            for future, result in batch:
+                left.discard(future)
+                finished(futures[future], result)
+    finally:
+        if left:
+            client.cancel(list(left))

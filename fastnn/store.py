@@ -60,12 +60,14 @@ def _digest_array(array):
     return digest.hexdigest()[:32]
 
 
-def manifest(configs, X, y, *, epochs, shuffle, init, start_params, checkpoints, chunk, specs):
-    """The fields that decide a sweep's results (JSON values)."""
+def manifest(configs, X, y, *, epochs, shuffle, init, start_params, checkpoints, chunk, specs, monitor=None,
+             halving=None):
+    """The fields that decide a sweep's results (JSON values); ``monitor``
+    (``fastnn.history.Monitor``) and ``halving``: a watched sweep's settings."""
     from . import __version__
     from .kernels.compiler import sources_digest
 
-    return {
+    fields = {
         "fastnn": f"{__version__} (kernel sources {sources_digest()})",
         "configs": _digest_array(configs),
         "X": _digest_array(X),
@@ -77,10 +79,20 @@ def manifest(configs, X, y, *, epochs, shuffle, init, start_params, checkpoints,
         "chunk": int(chunk),
         "networks": [[list(s.sizes), list(s.activations), s.loss, bool(s.bias)] for s in specs],
     }
+    if monitor is not None:  # absent otherwise, so the stores of plain sweeps stay valid
+        fields["watch"] = {
+            "validation": None if monitor.X_val is None else [_digest_array(monitor.X_val),
+                                                               _digest_array(monitor.Y_val)],
+            "patience": monitor.patience, "min_delta": float(monitor.min_delta),
+            "restore_best": bool(monitor.restore_best),
+            "halving": None if halving is None else [halving.eta, halving.first_rung],
+        }
+    return fields
 
 
 _DIGESTS = {"configs": "the configurations (lr, seeds, hidden, batch_size, optimizer, l1, l2, dropout)",
-            "X": "the inputs X", "y": "the targets y"}
+            "X": "the inputs X", "y": "the targets y",
+            "watch": "the validation data, patience, min_delta, restore_best or halving"}
 
 
 def _show(value):
@@ -191,6 +203,35 @@ class Store:
         return (arrays["losses"], arrays["diverged_epoch"], arrays["params"], arrays["checkpoints"],
                 arrays["stuck"])
 
+    def _named(self, name):
+        return os.path.join(self.path, f"{name}.npz")
+
+    def read_arrays(self, name):
+        """The arrays ``write_arrays`` wrote under ``name``, or None when there is no such
+        file, or it cannot be read back (then with a warning: it is trained again)."""
+        path = self._named(name)
+        if not os.path.exists(path):
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
+            header = json.loads(str(arrays.pop("header")))
+            if header != {"format": BLOCK_FORMAT, "version": VERSION, "sweep": self.digest, "name": name}:
+                raise ValueError(f"its header {header} does not match this sweep")
+            return arrays
+        except Exception as exc:  # anything: the block is trained again
+            warnings.warn(f"store: {os.path.basename(path)} cannot be read back ({type(exc).__name__}: {exc}); its "
+                          "block is trained again", stacklevel=4)
+            return None
+
+    def write_arrays(self, name, arrays):
+        """Write the arrays ``arrays`` ({key: array}) under ``name``, atomically (a watched
+        sweep's block: ``fastnn.sweep_monitor``)."""
+        header = {"format": BLOCK_FORMAT, "version": VERSION, "sweep": self.digest, "name": name}
+        buffer = io.BytesIO()
+        np.savez(buffer, header=np.array(json.dumps(header, sort_keys=True)), **arrays)
+        self._put(self._named(name), buffer.getvalue())
+
     def write(self, group, block, result):
         """Write one block's (losses, diverged_epoch, params, checkpoints, stuck), atomically."""
         losses, diverged, params, checkpoints, stuck = result
@@ -199,7 +240,10 @@ class Store:
         np.savez(buffer, header=np.array(json.dumps(header, sort_keys=True)), losses=losses,
                  diverged_epoch=diverged.astype(np.int64), params=params, checkpoints=checkpoints,
                  stuck=stuck.astype(np.bool_))
-        data = buffer.getvalue()
+        self._put(self._file(group, block), buffer.getvalue())
+
+    def _put(self, path, data):
+        """Write one file's bytes atomically (and obey the test hook)."""
         self.written += 1
         kind, value = self.fault
         if kind == "half-write" and self.written == value:
@@ -209,8 +253,8 @@ class Store:
                 os.fsync(handle.fileno())
                 os._exit(75)
 
-            write_atomically(self._file(group, block), write)
-        write_atomically(self._file(group, block), lambda handle: handle.write(data))
+            write_atomically(path, write)
+        write_atomically(path, lambda handle: handle.write(data))
         if kind == "exit-after" and self.written == value:
             os._exit(75)
         if kind == "delay":

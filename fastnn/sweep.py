@@ -246,9 +246,6 @@ def sweep(
         halving.rungs(epochs)  # first_rung within 1..epochs
         if monitor is None:
             monitor = Monitor(kind=accuracy_kind(first), min_delta=check.non_negative_float(min_delta, "min_delta"))
-    if monitor is not None and (client is not None or store is not None):
-        raise ValueError(f"{'client' if client is not None else 'store'}: a sweep with validation data, patience or "
-                         "halving runs in this process only; leave client and store out")
     n = Xc.shape[0]
     if None in batch_list:
         batch_list = [n if bs is None else bs for bs in batch_list]
@@ -337,7 +334,7 @@ def sweep(
 
         saved = store_module.open_store(store, store_module.manifest(
             configs, Xc, Yc, epochs=epochs, shuffle=shuffle, init=init, start_params=start_params,
-            checkpoints=ckpts, chunk=chunk, specs=[specs[w] for w in hidden_list]))
+            checkpoints=ckpts, chunk=chunk, specs=[specs[w] for w in hidden_list], monitor=monitor, halving=halving))
     if client is not None:
         from . import cluster
 
@@ -357,8 +354,8 @@ def sweep(
     outcome = None
     try:
         if monitor is not None:
-            finals, outcome = sweep_monitor.train(jobs, inputs_of, _group_kernel, Xc, Yc, losses, diverged, stuck, bar,
-                                                  chunk, threads, monitor, halving)
+            finals, outcome = sweep_monitor.train(jobs, inputs_of, Xc, Yc, losses, diverged, stuck, bar, chunk, threads,
+                                                  monitor, halving, client, saved, blocks_per_task)
             groups = [Group(plan.hidden, plan.batch_size, plan.spec, idx, np.ascontiguousarray(finals[g][0].T),
                             np.ascontiguousarray(finals[g][1].transpose(0, 2, 1)), plan.options)
                       for g, idx, plan in jobs]

@@ -44,51 +44,59 @@ def load(spec, options):
     return specialized.options_trainer(spec, options, spec.layout())
 
 
+def initial_state(spec, options, seeds):
+    """Every configuration's optimizer state before training, as arrays with one column
+    per configuration (lanes on the last axis, so a sweep can gather, ship and store
+    them): ``first``, ``second`` (n_params, K) float64, and for ``GeneralBlocks`` also
+    ``t``, ``samples`` (K,) int64 and ``shuffle``, ``dropout`` (K,) uint64 (``RunState``'s
+    fields). ``seeds`` (K,) uint64."""
+    K = len(seeds)
+    state = {"first": np.zeros((spec.n_params, K), dtype=np.float64),
+             "second": np.zeros((spec.n_params, K), dtype=np.float64)}
+    if not vectorised(spec, options):
+        runs = [RunState(options.optimizer, 0, int(seed)) for seed in seeds]
+        state["t"] = np.zeros(K, dtype=np.int64)
+        state["samples"] = np.zeros(K, dtype=np.int64)
+        state["shuffle"] = np.array([run.shuffle_state for run in runs], dtype=np.uint64)
+        state["dropout"] = np.array([run.dropout_base for run in runs], dtype=np.uint64)
+    return state
+
+
 def blocks(spec, options, seeds):
     """The sweep-kernel callable for a group of len(seeds) configurations."""
+    return blocks_on(spec, options, initial_state(spec, options, seeds))
+
+
+def blocks_on(spec, options, state):
+    """The sweep-kernel callable that trains with (and updates in place) the optimizer
+    state arrays ``state`` (``initial_state``'s, or columns gathered from them)."""
     if vectorised(spec, options):
-        return GeneratedBlocks(spec, options, len(seeds))
-    return GeneralBlocks(spec, options, seeds)
+        return GeneratedBlocks(spec, options, state)
+    return GeneralBlocks(spec, options, state)
 
 
 class GeneratedBlocks:
     """The generated OPTIM sweep kernel, with each configuration's optimizer states."""
 
-    def __init__(self, spec, options, n_configs):
+    def __init__(self, spec, options, state):
         self.kernel = load(spec, options)
         self.hyper = options.hyper()
         self.penalties = options.parameter_penalties(spec)
-        self.first = np.zeros((spec.n_params, n_configs), dtype=np.float64)
-        self.second = np.zeros((spec.n_params, n_configs), dtype=np.float64)
+        self.first, self.second = state["first"], state["second"]
 
     def __call__(self, *args):
         self.kernel(*args, self.hyper, self.penalties, self.first, self.second)
 
-    def take(self, cols):
-        """These blocks for the configurations ``cols`` only (their states copied, in
-        that order): a sweep that stops configurations trains the rest packed together."""
-        part = object.__new__(GeneratedBlocks)
-        part.kernel, part.hyper, part.penalties = self.kernel, self.hyper, self.penalties
-        part.first = np.ascontiguousarray(self.first[:, cols])
-        part.second = np.ascontiguousarray(self.second[:, cols])
-        return part
-
-    def put(self, cols, part):
-        """Copy ``part``'s states (from ``take(cols)``, trained since) back to ``cols``."""
-        self.first[:, cols] = part.first
-        self.second[:, cols] = part.second
-
 
 class GeneralBlocks:
     """Trains configurations of one spec and one ``TrainOptions`` one at a time, with the
-    kernel ``fit`` uses for them (``specialized.options_trainer``).
-
-    ``seeds`` (K,) uint64: each configuration's seed, which starts its shuffling and
-    dropout streams as ``fit``'s seed does.
+    kernel ``fit`` uses for them (``specialized.options_trainer``), each with its
+    ``RunState`` held in the columns of ``state`` (``initial_state``: it starts the
+    shuffling and dropout streams from each configuration's seed, as ``fit``'s seed does).
     """
 
-    def __init__(self, spec, options, seeds):
-        self.runs = [RunState(options.optimizer, spec.n_params, int(seed)) for seed in seeds]
+    def __init__(self, spec, options, state):
+        self.state = state
         self.train = load(spec, options)
 
     def __call__(self, P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged,
@@ -104,25 +112,19 @@ class GeneralBlocks:
             self._train(k, params, X, Y, lr[k], batch_size, shuffle, e, e_stop, losses, diverged, layout)
             P[:, k] = params
 
-    def take(self, cols):
-        """These blocks for the configurations ``cols`` only; their run states are shared
-        (trained in place), so ``put`` has nothing to copy back."""
-        part = object.__new__(GeneralBlocks)
-        part.runs, part.train = [self.runs[c] for c in cols], self.train
-        return part
-
-    def put(self, cols, part):
-        pass
-
     def _train(self, k, params, X, Y, lr, batch_size, shuffle, e0, e1, losses, diverged, layout):
         """Epochs e0..e1-1 of configuration k unless it diverged before; returns e1."""
         if diverged[k] >= 0 or e1 <= e0:
             return e1
-        run = self.runs[k]
-        clock, rng = run.kernel_arrays()
+        state = self.state
+        first, second = np.ascontiguousarray(state["first"][:, k]), np.ascontiguousarray(state["second"][:, k])
+        clock = np.array([state["t"][k], state["samples"][k]], dtype=np.int64)
+        rng = np.array([state["shuffle"][k], state["dropout"][k]], dtype=np.uint64)
         history = losses[k, e0:e1]  # a view: the kernel writes the curve in place
-        stopped = self.train(params, X, Y, lr, e1 - e0, batch_size, shuffle, history, run.first, run.second, clock, rng)
-        run.take_kernel_arrays(clock, rng)
+        stopped = self.train(params, X, Y, lr, e1 - e0, batch_size, shuffle, history, first, second, clock, rng)
+        state["first"][:, k], state["second"][:, k] = first, second
+        state["t"][k], state["samples"][k] = clock
+        state["shuffle"][k], state["dropout"][k] = rng
         if stopped >= 0:
             diverged[k] = e0 + stopped
             losses[k, e1:] = np.nan

@@ -26,6 +26,9 @@ OPTIONS = dict(sizes=[2, 3, 1], lr=[1e-3, 3e-2], seeds=[0, 1], batch_size=[1, 6]
                checkpoints=[2], optimizer=["sgd", fastnn.Adam(beta1=0.8), fastnn.SGD(momentum=0.9, nesterov=True)],
                l2=[0.0, 1e-3], dropout=[0.0, 0.25], activation="tanh", loss="half_squared_error")
 GRIDS = {"plain": PLAIN, "options": OPTIONS}
+# PLAIN watched: validation data, patience and halving (rungs after 2, 4 and 8 epochs).
+VX, VY = datasets.quadratic(8, seed=1)
+WATCHED = dict(PLAIN, epochs=9, validation_data=(VX, VY), patience=3, halving=fastnn.Halving(eta=2, first_rung=2))
 
 
 def run(grid, X=QX, Y=QY, **extra):
@@ -48,6 +51,16 @@ def assert_same_sweep(a, b, what):
         assert np.array_equal(ga.indices, gb.indices), f"{what}: group {g} indices"
         assert_bits_equal(ga.params, gb.params, f"{what}: group {g} params")
         assert_bits_equal(ga.checkpoint_params, gb.checkpoint_params, f"{what}: group {g} checkpoint params")
+
+
+def assert_same_watch(a, b, what):
+    """Two watched sweeps of the same grid gave the same numbers, bit for bit."""
+    assert_same_sweep(a, b, what)
+    for name in ("val_losses", "val_accuracy", "best_epoch", "stopped_epoch", "pruned_epoch"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None) == (y is None), f"{what}: {name}"
+        if x is not None:
+            assert_bits_equal(x, y, f"{what}: {name}")
 
 
 def interrupt_after(monkeypatch, n):

@@ -18,7 +18,7 @@ import pytest
 import fastnn
 from fastnn import cli
 
-from sweep_checks import GRIDS, PLAIN, assert_same_sweep, interrupt_after, run
+from sweep_checks import GRIDS, PLAIN, WATCHED, assert_same_sweep, assert_same_watch, interrupt_after, run
 
 sweep_module = importlib.import_module("fastnn.sweep")
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -184,3 +184,11 @@ def test_without_dask_a_client_is_refused_clearly(monkeypatch):
         run(PLAIN, client=object())
     with pytest.raises(SystemExit, match=r"--workers needs dask.distributed: pip install 'fastnn\[dask\]'"):
         cli.main(["sweep", "--sizes", "2,2,1", "--epochs", "1", "--workers", "2"])
+
+
+def test_a_watched_sweep_on_the_cluster_equals_the_local_one(client):
+    """Validation, patience and halving: each segment's runs of configurations train as
+    tasks (their whole state shipped both ways), with the local result bit for bit."""
+    local = run(WATCHED)
+    remote = run(WATCHED, client=client, chunk=5, blocks_per_task=2)
+    assert_same_watch(remote, local, "watched sweep on the cluster")

@@ -24,7 +24,7 @@ import pytest
 import fastnn
 from fastnn import cli
 
-from sweep_checks import GRIDS, PLAIN, QX, QY, assert_same_sweep, interrupt_after, run
+from sweep_checks import GRIDS, PLAIN, QX, QY, WATCHED, assert_same_sweep, assert_same_watch, interrupt_after, run
 
 sweep_module = importlib.import_module("fastnn.sweep")
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -232,3 +232,24 @@ def test_command_store_resumes_and_refuses_another_sweep(tmp_path, capsys):
     assert table(first) == table(second) == table(plain)
     with pytest.raises(SystemExit, match="fastnn sweep: store: .* holds the blocks of a different sweep .*epochs"):
         cli.main(args[:-1] + ["4", "--store", folder])
+
+
+@pytest.mark.parametrize("after", [3, 40])
+def test_a_watched_sweep_resumes_from_its_store(tmp_path, monkeypatch, after):
+    """Validation, patience and halving: interrupted in the first segment (3 blocks done)
+    or past a rung, then started again, the sweep reads back every finished block (a
+    segment's results carry each configuration's whole state) and equals an uninterrupted
+    run bit for bit; a store of the unwatched sweep is refused (its manifest differs)."""
+    reference = run(WATCHED)
+    folder = tmp_path / "store"
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, after)
+        with pytest.raises(KeyboardInterrupt):
+            run(WATCHED, store=folder, chunk=CHUNK, threads=2)
+    written = blocks_in(folder)
+    assert len(written) >= after - 3
+    resumed = run(WATCHED, store=folder, chunk=CHUNK, threads=2)
+    assert_same_watch(resumed, reference, f"watched sweep interrupted after {after} progress steps")
+    assert (resumed.pruned_epoch > 0).any() and (resumed.stopped_epoch >= 0).any()
+    with pytest.raises(ValueError, match="store.*validation data, patience"):
+        run(WATCHED, store=folder, chunk=CHUNK, patience=4)

@@ -171,10 +171,10 @@ def test_halving_equals_the_reference_rule_on_the_full_curves():
 
 def test_halving_does_not_depend_on_threads_or_blocks_and_frees_the_work(monkeypatch):
     trained = []  # (lanes, epochs) per kernel call
-    real = sweep_module._group_kernel
+    real = sweep_module._kernel
 
-    def counting(plan, seeds):
-        kernel = real(plan, seeds)
+    def counting(spec, batch_size, shuffle):
+        kernel = real(spec, batch_size, shuffle)
 
         def call(P, X, Y, lr, batch_size, shuffle, states, e0, e1, losses, diverged, ce, ck, k0, k1, layout):
             trained.append((k1 - k0) * (e1 - e0))
@@ -182,7 +182,7 @@ def test_halving_does_not_depend_on_threads_or_blocks_and_frees_the_work(monkeyp
 
         return call
 
-    monkeypatch.setattr(sweep_module, "_group_kernel", counting)
+    monkeypatch.setattr(sweep_module, "_kernel", counting)
     halving = fastnn.Halving(eta=3, first_rung=1)
     one = halving_sweep(halving, threads=1, chunk=64, patience=4)
     work = sum(trained)
@@ -228,7 +228,6 @@ def test_halving_without_validation_ranks_training_loss():
     (dict(halving="3"), TypeError, "halving"),
     (dict(halving=fastnn.Halving(3, first_rung=50)), ValueError, "first_rung"),
     (dict(validation_seed=-1), ValueError, "validation_seed"),
-    (dict(patience=3, store="somewhere"), ValueError, "store"),
 ])
 def test_bad_arguments_raise_before_training(kwargs, error, name, monkeypatch):
     def fail(*args, **kw):
