@@ -17,7 +17,10 @@ def demo(args):
     """The main job: seed 000's experiments as one sweep (fastnn.demo)."""
     from . import demo as main_job
 
-    return main_job.run(args.n_lr, args.n_seeds, args.epochs, args.out, args.check, args.data_seed)
+    if args.validation_samples < 1:
+        raise SystemExit(f"fastnn demo: --validation-samples must be at least 1, got {args.validation_samples}")
+    return main_job.run(args.n_lr, args.n_seeds, args.epochs, args.out, args.check, args.data_seed,
+                        n_val=args.validation_samples)
 
 
 def seeds(args):
@@ -127,18 +130,30 @@ def _setup(args):
     return setup
 
 
-def _labels(values, column, name):
+def _labels(values, column, name, known=None):
     """A target column as class labels: (int64 labels, class names or None).
 
     Integers 0.. are labels as they are; a column holding anything else than numbers
-    names its classes, numbered in sorted order.
+    names its classes, numbered in sorted order, or by ``known`` (the training data's
+    class names, for a validation file) when given; ``known`` False: the training data's
+    labels are numbers, and these must be too.
     """
     try:
         numbers = np.array([float(v) for v in values])
     except ValueError:
-        names = sorted(set(values))
+        if known is False:
+            raise SystemExit(f"fastnn: column {column!r} of {name} must hold class numbers 0, 1, ..., as the "
+                             "training data's labels are numbers") from None
+        names = sorted(set(values)) if known is None else list(known)
         index = {label: k for k, label in enumerate(names)}
+        unknown = sorted(set(values) - set(index))
+        if unknown:
+            raise SystemExit(f"fastnn: column {column!r} of {name} holds class(es) {', '.join(map(repr, unknown))} "
+                             f"that the training data does not have (its classes: {', '.join(names)})") from None
         return np.array([index[v] for v in values], dtype=np.int64), names
+    if known:
+        raise SystemExit(f"fastnn: column {column!r} of {name} must name the training data's classes "
+                         f"({', '.join(known)}), not number them")
     bad = [v for v, x in zip(values, numbers) if not (np.isfinite(x) and 0 <= x < 2**31 and x == np.round(x))]
     if bad:
         raise SystemExit(f"fastnn: column {column!r} of {name} must hold class labels (integers 0, 1, ... or "
@@ -171,15 +186,33 @@ def _data(args, loss=None):
         if os.path.splitext(name)[1] or "/" in name or os.sep in name or (os.altsep and os.altsep in name):
             raise SystemExit(f"fastnn: --data {name!r}: no such file")
         raise SystemExit(f"fastnn: --data must be {', '.join(DATA_SETS)} or a CSV file; got {name!r}")
+    return _csv_data(name, "--data", args, loss)
+
+
+def _validation_data(args, loss, classes):
+    """(X_val, y_val) from the --validation-data CSV file, read as a --data file is (the
+    same --inputs and --targets; class names numbered as the training data's
+    ``classes``)."""
+    name = args.validation_data
+    if not os.path.exists(name):
+        raise SystemExit(f"fastnn: --validation-data {name!r}: no such file")
+    known = None if not classes else False if classes[2] is None else classes[2]  # False: numbers
+    X, y, _ = _csv_data(name, "--validation-data", args, loss, known)
+    return X, y
+
+
+def _csv_data(name, option, args, loss=None, known=None):
+    """(X, y, classes) from a CSV file with a header row (see _data); ``known``: class
+    names the label column must use (a validation file)."""
     if os.path.isdir(name):
-        raise SystemExit(f"fastnn: --data {name!r} is a folder; give a CSV file")
+        raise SystemExit(f"fastnn: {option} {name!r} is a folder; give a CSV file")
     # csv, not np.genfromtxt(names=True): that rewrites names ("sepal.length" -> "sepallength")
     try:
         with open(name, newline="", encoding="utf-8") as handle:
             reader = csv.reader(handle)
             rows = [(reader.line_num, row) for row in reader if row]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise SystemExit(f"fastnn: cannot read --data {name!r} as a CSV text file: {exc}") from None
+        raise SystemExit(f"fastnn: cannot read {option} {name!r} as a CSV text file: {exc}") from None
     if len(rows) < 2:
         raise SystemExit(f"fastnn: {name} needs a header row of column names and at least one row of numbers")
     columns = [c.strip() for c in rows[0][1]]
@@ -225,7 +258,7 @@ def _data(args, loss=None):
         if "" in values:
             line = rows[1 + values.index("")][0]
             raise SystemExit(f"fastnn: target column {column!r} of {name} has no class label on line {line}")
-        y, class_names = _labels(values, column, name)
+        y, class_names = _labels(values, column, name, known)
         n_classes = len(class_names) if class_names is not None else int(y.max()) + 1
         return X, y, (column, n_classes, class_names)
     y = np.column_stack([numbers(c, "target") for c in targets])
@@ -281,6 +314,7 @@ def sweep_command(args):
             raise SystemExit(f"fastnn sweep: {option} {path!r} is a folder; give a file name")
     if args.plot and os.path.splitext(args.plot)[1].lower() not in PLOT_FORMATS:
         raise SystemExit(f"fastnn sweep: --plot {args.plot!r} must end in one of {', '.join(PLOT_FORMATS)}")
+    monitor = _monitor_options(args)
     sizes_text, activation_text, loss = _setup(args)
     sizes = parse(lambda text: [int(v) for v in text.split(",")], sizes_text, "--sizes")
     activation = activation_text if "," not in activation_text else activation_text.split(",")
@@ -294,6 +328,8 @@ def sweep_command(args):
                              f"give --sizes ...,{n_classes}")
         if class_names:
             print(f"classes of {column}: {', '.join(f'{k} = {c}' for k, c in enumerate(class_names))}")
+    if args.validation_data is not None:
+        monitor["validation_data"] = _validation_data(args, loss, classes)
     hidden = parse(_hidden, args.hidden, "--hidden") if args.hidden else None
     checkpoints = parse(_ints, args.checkpoints, "--checkpoints") if args.checkpoints else ()
     lr = parse(_floats, args.lr, "--lr")
@@ -312,7 +348,7 @@ def sweep_command(args):
                 sizes, X, y, lr=lr, seeds=seeds, hidden=hidden,
                 batch_size=batch_size, epochs=args.epochs, activation=activation, loss=loss,
                 init=args.init, shuffle=shuffle, checkpoints=checkpoints, allow_large=args.allow_large,
-                client=client, store=args.store,
+                client=client, store=args.store, **monitor,
             )
         except (ValueError, TypeError) as exc:
             raise SystemExit(f"fastnn sweep: {exc}") from None
@@ -324,18 +360,30 @@ def sweep_command(args):
             raise SystemExit(130) from None
     if args.store:
         print(f"store: {args.store} holds every block of this sweep")
-    steps = len(result.configs) * args.epochs * X.shape[0]
-    print(f"{len(result.configs)} configurations x {args.epochs} epochs on {X.shape[0]} samples: "
-          f"{result.seconds:.3f} s ({result.seconds / steps * 1e9:.2f} ns per configuration-step; "
+    n_val = 0
+    if args.validation is not None:
+        n_val = int(round(args.validation * X.shape[0]))
+    elif args.validation_data is not None:
+        n_val = monitor["validation_data"][0].shape[0]
+    n_train = X.shape[0] - (n_val if args.validation is not None else 0)
+    steps = int((result._last_epochs() + 1).sum()) * n_train
+    held = f" (+{n_val} held out)" if n_val else ""
+    print(f"{len(result.configs)} configurations x {args.epochs} epochs on {n_train} samples{held}: "
+          f"{result.seconds:.3f} s ({result.seconds / max(steps, 1) * 1e9:.2f} ns per configuration-step; "
           f"compiling or loading the kernels before: {result.compile_seconds:.2f} s), "
           f"{int(result.diverged.sum())} diverged, {result.n_stuck} stuck")
     if result.n_stuck:
         print(f"stuck: {result.n_stuck} configurations never changed a parameter (a zero gradient on every "
               "sample from the start, such as a dead ReLU output); they are marked in the table and the CSV")
-    print(f"{'rank':>4} {'config':>6} {'lr':>10} {'seed':>5} {'hidden':>10} {'batch':>6} {'final loss':>14}")
-    for rank, row in enumerate(result.best(args.top), 1):
-        print(f"{rank:>4} {row['index']:>6} {row['lr']:>10.4g} {row['seed']:>5} {row['hidden']:>10} "
-              f"{row['batch_size']:>6} {row['loss']:>14.6g}" + ("  stuck" if row["stuck"] else ""))
+    if result.best_epoch is None:
+        print(f"{'rank':>4} {'config':>6} {'lr':>10} {'seed':>5} {'hidden':>10} {'batch':>6} {'final loss':>14}")
+        for rank, row in enumerate(result.best(args.top), 1):
+            print(f"{rank:>4} {row['index']:>6} {row['lr']:>10.4g} {row['seed']:>5} {row['hidden']:>10} "
+                  f"{row['batch_size']:>6} {row['loss']:>14.6g}" + ("  stuck" if row["stuck"] else ""))
+    else:
+        # as fastnn.validation.holdout draws a validation_split
+        stratified = loss == CCE or (loss == "binary_cross_entropy" and bool(np.all((y == 0.0) | (y == 1.0))))
+        _print_monitored(result, args, n_val, stratified)
     if args.csv:
         result.to_csv(args.csv)
         print(f"wrote {args.csv}")
@@ -343,6 +391,77 @@ def sweep_command(args):
         result.plot(args.plot)
         print(f"wrote {args.plot}")
     return 0
+
+
+def _monitor_options(args):
+    """fastnn.sweep's held-out data and stopping arguments from --validation, --patience,
+    --min-delta, --halving and --first-rung, checked before any data is read
+    (--validation-data is read with the data)."""
+    from .halving import Halving
+
+    options = {}
+    if args.validation is not None:
+        if not (0.0 < args.validation < 1.0):
+            raise SystemExit(f"fastnn sweep: --validation is the fraction of the samples held out: it must lie "
+                             f"strictly between 0 and 1, got {args.validation:g}")
+        options["validation_split"] = args.validation
+    if args.patience is not None:
+        if args.patience < 1:
+            raise SystemExit(f"fastnn sweep: --patience must be at least 1 epoch, got {args.patience}")
+        options["patience"] = args.patience
+    if args.min_delta is not None:
+        if not (np.isfinite(args.min_delta) and args.min_delta >= 0.0):
+            raise SystemExit(f"fastnn sweep: --min-delta must be finite and >= 0, got {args.min_delta:g}")
+        options["min_delta"] = args.min_delta
+    if args.first_rung is not None and args.halving is None:
+        raise SystemExit("fastnn sweep: --first-rung goes with --halving ETA (the rungs of successive halving)")
+    if args.halving is not None:
+        if args.halving < 2:
+            raise SystemExit(f"fastnn sweep: --halving ETA keeps 1/ETA of the configurations at each rung: it "
+                             f"must be at least 2, got {args.halving}")
+        first_rung = 1 if args.first_rung is None else args.first_rung
+        if not 1 <= first_rung <= args.epochs:
+            raise SystemExit(f"fastnn sweep: --first-rung must lie in 1..--epochs ({args.epochs}), got {first_rung}")
+        options["halving"] = Halving(eta=args.halving, first_rung=first_rung)
+    return options
+
+
+def _print_monitored(result, args, n_val, stratified):
+    """The held-out data and stopping summary and the table of the best (by validation
+    loss when there is validation data, else by the training loss) at their best epoch."""
+    from .sweep_result import _epochs, _stop_note
+
+    validation = result.val_losses is not None
+    if args.validation is not None:
+        print(f"validation: {n_val} samples held out (--validation {args.validation:g}; drawn with seed 0"
+              + (", stratified by class)" if stratified else ")"))
+    elif validation:
+        print(f"validation: {n_val} samples from {args.validation_data}")
+    if result.patience is not None:
+        delta = f" by more than {result.min_delta:g}" if result.min_delta else ""
+        print(f"patience {result.patience}: {result.n_stopped} configurations stopped early (their watched loss had "
+              f"not improved{delta} for {_epochs(result.patience)})")
+    if result.halving is not None:
+        h = result.halving
+        rungs = ", ".join(map(str, h.rungs(result.losses.shape[1])))
+        print(f"halving (eta {h.eta}, first rung {h.first_rung}): after {rungs} epochs 1/{h.eta} of the "
+              f"configurations went on; {result.n_pruned} pruned")
+    watched = "validation loss" if validation else "training loss"
+    print(f"best by {watched} at each configuration's best epoch (0-based; loss: the training loss of that epoch):")
+    accuracy = result.val_accuracy is not None
+    print(f"{'rank':>4} {'config':>6} {'lr':>10} {'seed':>5} {'hidden':>10} {'batch':>6} {'loss':>14}"
+          + (f" {'val_loss':>14}" if validation else "") + (f" {'val_acc':>8}" if accuracy else "")
+          + f" {'best_epoch':>10}")
+    for rank, row in enumerate(result.best(args.top), 1):
+        line = (f"{rank:>4} {row['index']:>6} {row['lr']:>10.4g} {row['seed']:>5} {row['hidden']:>10} "
+                f"{row['batch_size']:>6} {row['loss']:>14.6g}")
+        if validation:
+            line += f" {row['val_loss']:>14.6g}"
+        if accuracy:
+            line += f" {row['val_accuracy']:>8.4g}"
+        line += f" {row['best_epoch']:>10}"
+        notes = (["stuck"] if row["stuck"] else []) + ([_stop_note(row).strip()] if _stop_note(row) else [])
+        print(line + "".join(f"  {note}" for note in notes))
 
 
 def bench_command(args):
@@ -376,6 +495,8 @@ def build_parser():
     p.add_argument("--check", type=int, default=3, help="best configurations re-trained by the reference")
     p.add_argument("--out", default="out", help="folder for sweep.png and sweep.csv (default out/)")
     p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--validation-samples", type=int, default=50, metavar="N",
+                   help="held-out samples: the data generator's next N draws (default 50)")
     p.set_defaults(func=demo)
     p = sub.add_parser("sweep", help="train a grid of lr x seeds x hidden x batch size; print the best")
     p.add_argument("--sizes", help="layer widths, e.g. 2,16,1 (default: from the data set: 2,16,C for "
@@ -409,6 +530,24 @@ def build_parser():
                    help="visit the samples in a new order every epoch (default: on for spiral and vertical, "
                         "whose samples come class by class; off otherwise)")
     p.add_argument("--checkpoints", help="epochs whose parameters are kept, e.g. 10,100")
+    held_out = p.add_mutually_exclusive_group()
+    held_out.add_argument("--validation", type=float, metavar="F",
+                          help="hold out this fraction of the samples (drawn with seed 0; stratified by class for "
+                               "the classification losses) and record every configuration's validation loss (and "
+                               "accuracy) after each epoch; the table ranks by validation loss at its best epoch")
+    held_out.add_argument("--validation-data", metavar="FILE",
+                          help="validation samples from a CSV file with the training data's columns (read as a "
+                               "--data file is, with the same --inputs and --targets)")
+    p.add_argument("--patience", type=int, metavar="N",
+                   help="stop a configuration once its validation loss (else its training loss) has not improved "
+                        "for N epochs; it keeps the parameters of its best epoch")
+    p.add_argument("--min-delta", type=float, metavar="X",
+                   help="smaller improvements than this do not count for --patience and the best epoch (default 0)")
+    p.add_argument("--halving", type=int, metavar="ETA",
+                   help="successive halving: at each rung keep the best 1/ETA of the configurations still "
+                        "training (by validation loss, else training loss), stop the others")
+    p.add_argument("--first-rung", type=int, metavar="R",
+                   help="the first rung of --halving after R epochs, then R*ETA, R*ETA^2, ... (default 1)")
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--csv", help="write every configuration and its loss curve here")
     p.add_argument("--plot", help="write the loss curves (PNG) here")

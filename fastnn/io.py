@@ -18,7 +18,11 @@ Network files: ``header``, ``params`` (n_params,) float64.
 Sweep files: ``header``, ``configs`` (structured), ``losses`` (K, E), ``diverged_epoch``
 (K,), ``stuck`` (K,) bool (absent in files from before it was recorded: loaded as None),
 and per group g: ``indices_g``, ``params_g`` (k_g, n_params), ``checkpoints_g``
-(C, k_g, n_params).
+(C, k_g, n_params). A sweep with held-out data or stopping also has, where it recorded
+them, ``val_losses`` and ``val_accuracy`` (K, E) float64, ``best_epoch``,
+``stopped_epoch`` and ``pruned_epoch`` (K,) int64, and in the header ``halving``
+({eta, first_rung} or absent), ``patience`` (int or null) and ``min_delta``; files from
+before them load with those fields None (min_delta 0.0).
 """
 from __future__ import annotations
 
@@ -32,6 +36,14 @@ from .atomic import write_atomically
 FORMAT_VERSION = 1
 NETWORK = "fastnn.network"
 SWEEP = "fastnn.sweep"
+# A sweep's held-out data and stopping arrays: name -> (dtype kinds, ndim, dtype kept)
+MONITOR_ARRAYS = {
+    "val_losses": ("f", 2, np.float64),
+    "val_accuracy": ("f", 2, np.float64),
+    "best_epoch": ("iu", 1, np.int64),
+    "stopped_epoch": ("iu", 1, np.int64),
+    "pruned_epoch": ("iu", 1, np.int64),
+}
 
 
 def _path(path):
@@ -85,7 +97,11 @@ def save_sweep(result, path):
             }
             for g in result.groups
         ],
+        "patience": None if result.patience is None else int(result.patience),
+        "min_delta": float(result.min_delta),
     }
+    if result.halving is not None:
+        header["halving"] = {"eta": result.halving.eta, "first_rung": result.halving.first_rung}
     arrays = {
         "header": _header_array(header),
         "configs": result.configs,
@@ -94,6 +110,9 @@ def save_sweep(result, path):
     }
     if result.stuck is not None:
         arrays["stuck"] = result.stuck
+    for name in MONITOR_ARRAYS:
+        if getattr(result, name) is not None:
+            arrays[name] = getattr(result, name)
     for i, g in enumerate(result.groups):
         arrays[f"indices_{i}"] = g.indices
         arrays[f"params_{i}"] = g.params
@@ -229,5 +248,31 @@ def _sweep(header, arrays):
     everyone = np.sort(np.concatenate(seen)) if seen else np.empty(0, dtype=np.int64)
     if not np.array_equal(everyone, np.arange(K)) or not np.isin(configs["group"], np.arange(len(groups))).all():
         raise ValueError("the groups do not cover the configurations one to one")
+    monitor = {}
+    for name, (kind, ndim, dtype) in MONITOR_ARRAYS.items():
+        if name in arrays:
+            value = _array(arrays, name, kind, ndim)
+            if value.shape != losses.shape[:ndim]:
+                raise ValueError(f"{name} has shape {value.shape}, not {losses.shape[:ndim]}")
+            monitor[name] = value.astype(dtype, copy=False)
     return SweepResult(configs, losses, diverged, checkpoints, groups,
-                       float(header.get("seconds", 0.0)), float(header.get("compile_seconds", 0.0)), stuck)
+                       float(header.get("seconds", 0.0)), float(header.get("compile_seconds", 0.0)), stuck,
+                       **monitor, **_monitor_settings(header))
+
+
+def _monitor_settings(header):
+    """halving, patience and min_delta from a sweep header (absent: None, None, 0.0)."""
+    from .halving import Halving
+
+    halving = header.get("halving")
+    if halving is not None:
+        if not isinstance(halving, dict):
+            raise ValueError(f"halving is {halving!r}")
+        halving = Halving(halving["eta"], halving["first_rung"])
+    patience = header.get("patience")
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
+        raise ValueError(f"patience is {patience!r}")
+    min_delta = header.get("min_delta", 0.0)
+    if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float)) or not min_delta >= 0:
+        raise ValueError(f"min_delta is {min_delta!r}")
+    return {"halving": halving, "patience": patience, "min_delta": float(min_delta)}

@@ -122,50 +122,177 @@ class SweepResult:
         )
 
     def final_losses(self, epoch=None):
-        """Loss of every configuration after ``epoch`` epochs (default: all of them)."""
-        epochs = self.losses.shape[1]
-        epoch = epochs if epoch is None else check.integer(epoch, "epoch", 1, epochs)
+        """Loss of every configuration after ``epoch`` epochs (default: the last epoch it
+        ran: the sweep's last, or the one where patience stopped it or halving pruned it)."""
+        if epoch is None:
+            return self._at(self.losses, self._last_epochs())
+        epoch = check.integer(epoch, "epoch", 1, self.losses.shape[1])
         return self.losses[:, epoch - 1]
 
-    def best(self, n=10, epoch=None):
-        """The n configurations with the lowest loss at ``epoch`` (default: the last),
-        as a structured array with fields index, lr, seed, hidden, hidden_0, ...,
-        batch_size, optimizer, l1, l2, dropout, loss, stuck. Diverged configurations
-        come last."""
+    # ------------------------------------------------------------ held-out data and stopping
+
+    @property
+    def n_stopped(self):
+        """How many configurations patience stopped early (0 without patience)."""
+        return 0 if self.stopped_epoch is None else int((self.stopped_epoch >= 0).sum())
+
+    @property
+    def n_pruned(self):
+        """How many configurations halving stopped at a rung (0 without halving)."""
+        return 0 if self.pruned_epoch is None else int((self.pruned_epoch >= 0).sum())
+
+    def _last_epochs(self):
+        """(K,) int64: the 0-based last epoch each configuration ran."""
+        K, epochs = self.losses.shape
+        last = np.full(K, epochs - 1, dtype=np.int64)
+        if self.stopped_epoch is not None:
+            last = np.where(self.stopped_epoch >= 0, self.stopped_epoch, last)
+        if self.pruned_epoch is not None:
+            last = np.where(self.pruned_epoch >= 0, self.pruned_epoch - 1, last)
+        return last.astype(np.int64)
+
+    def _best_epochs(self):
+        """(K,) int64: the stored best_epoch, or (a result without one) the epoch of the
+        lowest finite watched loss (validation loss, else training loss); -1: none."""
+        if self.best_epoch is not None:
+            return np.asarray(self.best_epoch, dtype=np.int64)
+        watched = self.losses if self.val_losses is None else self.val_losses
+        finite = np.isfinite(watched)
+        if not watched.shape[1]:
+            return np.full(len(watched), -1, dtype=np.int64)
+        best = np.argmin(np.where(finite, watched, np.inf), axis=1)
+        return np.where(finite.any(axis=1), best, -1).astype(np.int64)
+
+    @staticmethod
+    def _at(values, at):
+        """values[k, at[k]] for every row k (NaN where at[k] < 0)."""
+        rows = np.arange(len(values))
+        return np.where(at >= 0, values[rows, np.maximum(at, 0)], np.nan)
+
+    def _ranking(self, by, epoch, name="by"):
+        """(by, at): the loss to rank by ("loss" or "val_loss") and the 0-based epoch
+        (K,) int64 read for each configuration (-1: none): ``epoch`` - 1 when given; else
+        the best epoch when ranking by the watched loss (the validation loss, or the
+        training loss of a sweep that stops without validation data), else the last
+        epoch each configuration ran."""
+        if by is None:
+            by = "val_loss" if self.val_losses is not None else "loss"
+        if not isinstance(by, str) or by not in ("loss", "val_loss"):
+            raise ValueError(f"{name} must be 'loss' (training loss) or 'val_loss' (validation loss), got {by!r}")
+        if by == "val_loss" and self.val_losses is None:
+            raise ValueError(f"{name}='val_loss' needs validation data, and this sweep had none: pass "
+                             f"validation_data or validation_split to fastnn.sweep, or use {name}='loss'")
+        K, epochs = self.losses.shape
+        if epoch is not None:
+            epoch = check.integer(epoch, "epoch", 1, epochs)
+            return by, np.full(K, epoch - 1, dtype=np.int64)
+        if by == "val_loss" or (self.val_losses is None and self.best_epoch is not None):
+            return by, self._best_epochs()
+        return by, self._last_epochs()
+
+    def _monitor_columns(self):
+        """{name: (K,) array}: best_epoch, val_loss and val_accuracy (at best_epoch),
+        stopped_epoch and pruned_epoch; only those the sweep recorded."""
+        out = {}
+        if self.best_epoch is None and self.val_losses is None:
+            return out
+        best = self._best_epochs()
+        out["best_epoch"] = best
+        if self.val_losses is not None:
+            out["val_loss"] = self._at(self.val_losses, best)
+        if self.val_accuracy is not None:
+            out["val_accuracy"] = self._at(self.val_accuracy, best)
+        if self.stopped_epoch is not None:
+            out["stopped_epoch"] = np.asarray(self.stopped_epoch, dtype=np.int64)
+        if self.pruned_epoch is not None:
+            out["pruned_epoch"] = np.asarray(self.pruned_epoch, dtype=np.int64)
+        return out
+
+    def _settings_summary(self):
+        """Phrases for repr and the notebook view: stopped and pruned counts, with settings."""
+        parts = []
+        if self.patience is not None or self.stopped_epoch is not None:
+            setting = "" if self.patience is None else f" (patience {self.patience}" + (
+                f", min_delta {self.min_delta:g})" if self.min_delta else ")")
+            parts.append(f"{self.n_stopped} stopped early{setting}")
+        if self.halving is not None or self.pruned_epoch is not None:
+            setting = "" if self.halving is None else \
+                f" (halving eta={self.halving.eta}, first_rung={self.halving.first_rung})"
+            parts.append(f"{self.n_pruned} pruned{setting}")
+        return parts
+
+    def best(self, n=10, epoch=None, by=None):
+        """The n best configurations as a structured array with fields index, lr, seed,
+        hidden, hidden_0, ..., batch_size, optimizer, l1, l2, dropout, loss, stuck; then,
+        where the sweep recorded them, val_loss, val_accuracy, best_epoch, stopped_epoch
+        and pruned_epoch.
+
+        ``by``: ``"loss"`` ranks by the training loss, ``"val_loss"`` by the validation
+        loss (default: ``"val_loss"`` when the sweep had validation data, else ``"loss"``).
+        The epoch read: after ``epoch`` epochs when given; else, by ``"val_loss"``, each
+        configuration's ``best_epoch``; by ``"loss"``, each configuration's ``best_epoch``
+        in a sweep that stopped on the training loss (patience or halving without
+        validation data), else the last epoch it ran. ``loss``, ``val_loss`` and
+        ``val_accuracy`` are those of that epoch. Lowest first; NaN and infinite losses
+        (diverged configurations) come last; ties keep the configuration order.
+        ValueError for another ``by``, or ``"val_loss"`` without validation data."""
         n = check.integer(n, "n", 1)
-        loss = self.final_losses(epoch)
-        key = np.where(np.isfinite(loss), loss, np.inf)
+        by, at = self._ranking(by, epoch)
+        loss = self._at(self.losses, at)
+        ranked = loss if by == "loss" else self._at(self.val_losses, at)
+        key = np.where(np.isfinite(ranked), ranked, np.inf)
         order = np.argsort(key, kind="stable")[:n]
         settings = ["lr", "seed", "hidden", *self._hidden_fields(), "batch_size",
                     *(name for name in ("optimizer", "l1", "l2", "dropout") if name in self.configs.dtype.names)]
+        monitor = {}
+        if self.val_losses is not None:
+            monitor["val_loss"] = self._at(self.val_losses, at)
+        if self.val_accuracy is not None:
+            monitor["val_accuracy"] = self._at(self.val_accuracy, at)
+        for name in ("best_epoch", "stopped_epoch", "pruned_epoch"):
+            if getattr(self, name) is not None:
+                monitor[name] = np.asarray(getattr(self, name), dtype=np.int64)
         rows = np.empty(len(order), dtype=[("index", "i8")] + [(name, self.configs.dtype[name]) for name in settings]
-                        + [("loss", "f8"), ("stuck", "?")])
+                        + [("loss", "f8"), ("stuck", "?")] + [(name, values.dtype) for name, values in monitor.items()])
         for name in settings:
             rows[name] = self.configs[name][order]
         rows["index"] = order
         rows["loss"] = loss[order]
         rows["stuck"] = False if self.stuck is None else self.stuck[order]
+        for name, values in monitor.items():
+            rows[name] = values[order]
         return rows
 
     def to_csv(self, path, curves=True):
         """One row per configuration: its settings, divergence, whether it is stuck (empty
-        when unknown), final loss and (with ``curves``) the loss of every epoch."""
+        when unknown), final loss (of the last epoch it ran) and (with ``curves``) the loss
+        of every epoch. A sweep with validation data or stopping adds, after final_loss,
+        best_epoch, val_loss and val_accuracy (at best_epoch), stopped_epoch and
+        pruned_epoch (those it recorded), and after the loss curve, the validation loss
+        curve (``val_loss_1`` ...). NaN where a configuration did not run an epoch."""
         epochs = self.losses.shape[1]
         widths = self._hidden_fields()
         extra = [name for name in ("optimizer", "l1", "l2", "dropout") if name in self.configs.dtype.names]
+        monitor = self._monitor_columns()
+        final = self.final_losses()
+        val_curves = curves and self.val_losses is not None
         with open(path, "w", newline="") as handle:
             writer = csv.writer(handle)
             head = ["index", "lr", "seed", "hidden", *widths, "batch_size", *extra, "diverged_epoch", "stuck",
-                    "final_loss"]
-            writer.writerow(head + ([f"loss_{e + 1}" for e in range(epochs)] if curves else []))
+                    "final_loss", *monitor]
+            writer.writerow(head + ([f"loss_{e + 1}" for e in range(epochs)] if curves else [])
+                            + ([f"val_loss_{e + 1}" for e in range(epochs)] if val_curves else []))
             for k, row in enumerate(self.configs):
                 stuck = "" if self.stuck is None else int(self.stuck[k])
                 values = [k, repr(float(row["lr"])), int(row["seed"]), row["hidden"], *(int(row[w]) for w in widths),
                           int(row["batch_size"]),
                           *(row[name] if name == "optimizer" else repr(float(row[name])) for name in extra),
-                          int(self.diverged_epoch[k]), stuck, repr(float(self.losses[k, -1]))]
+                          int(self.diverged_epoch[k]), stuck, repr(float(final[k]))]
+                values += [int(v[k]) if v.dtype.kind in "iu" else repr(float(v[k])) for v in monitor.values()]
                 if curves:
                     values += [repr(float(v)) for v in self.losses[k]]
+                if val_curves:
+                    values += [repr(float(v)) for v in self.val_losses[k]]
                 writer.writerow(values)
 
     def to_frame(self):
@@ -173,11 +300,18 @@ class SweepResult:
         one row per configuration, indexed by configuration number (``index``, as in
         ``best`` and ``network(k)``): its settings (``lr``, ``seed``, ``hidden``,
         ``hidden_0``, ..., ``batch_size``, ``optimizer``, ``l1``, ``l2``, ``dropout``),
-        ``final_loss`` (the last epoch's loss, NaN when it diverged), ``best_loss`` and
-        ``best_epoch`` (the lowest finite epoch loss and its 0-based epoch; NaN and -1
-        when there is none), ``diverged_epoch`` (-1, or the 0-based epoch it diverged in)
-        and ``stuck`` (pandas's nullable boolean: NA for files saved before it was kept).
-        The loss curves stay in ``losses``."""
+        ``final_loss`` (the loss of the last epoch it ran, NaN when it diverged),
+        ``best_loss`` and ``best_epoch`` (the lowest finite epoch loss and its 0-based
+        epoch; NaN and -1 when there is none), ``diverged_epoch`` (-1, or the 0-based
+        epoch it diverged in) and ``stuck`` (pandas's nullable boolean: NA for files saved
+        before it was kept).
+
+        A sweep with validation data or stopping: ``best_epoch`` is the sweep's (the
+        epoch of the best watched loss: the validation loss when there is one) and
+        ``best_loss`` the training loss of that epoch, followed by ``val_loss`` and
+        ``val_accuracy`` (at best_epoch; where recorded); ``stopped_epoch`` and
+        ``pruned_epoch`` (where recorded) come last. The curves stay in ``losses`` and
+        ``val_losses``."""
         try:
             import pandas as pd
         except ImportError:
@@ -190,55 +324,90 @@ class SweepResult:
         data["hidden"] = self.configs["hidden"].astype(object)
         if "optimizer" in data:
             data["optimizer"] = self.configs["optimizer"].astype(object)
-        finite = np.isfinite(self.losses)
-        best_epoch = np.argmin(np.where(finite, self.losses, np.inf), axis=1) if self.losses.shape[1] else \
-            np.zeros(len(self.losses), dtype=np.int64)
-        has_best = finite.any(axis=1)
+        monitor = self._monitor_columns()
         rows = np.arange(len(self.losses))
-        data["final_loss"] = self.losses[:, -1]
-        data["best_loss"] = np.where(has_best, self.losses[rows, best_epoch], np.nan)
-        data["best_epoch"] = np.where(has_best, best_epoch, -1).astype(np.int64)
+        data["final_loss"] = self.final_losses()
+        if monitor:
+            best_epoch = monitor.pop("best_epoch")
+            data["best_loss"] = self._at(self.losses, best_epoch)
+            data["best_epoch"] = best_epoch
+        else:
+            finite = np.isfinite(self.losses)
+            best_epoch = np.argmin(np.where(finite, self.losses, np.inf), axis=1) if self.losses.shape[1] else \
+                np.zeros(len(self.losses), dtype=np.int64)
+            has_best = finite.any(axis=1)
+            data["best_loss"] = np.where(has_best, self.losses[rows, best_epoch], np.nan)
+            data["best_epoch"] = np.where(has_best, best_epoch, -1).astype(np.int64)
+        for name in ("val_loss", "val_accuracy"):
+            if name in monitor:
+                data[name] = monitor.pop(name)
         data["diverged_epoch"] = self.diverged_epoch.astype(np.int64)
         if self.stuck is None:
             data["stuck"] = pd.array([pd.NA] * len(rows), dtype="boolean")
         else:
             data["stuck"] = pd.array(self.stuck.astype(bool), dtype="boolean")
+        data.update(monitor)  # stopped_epoch, pruned_epoch
         return pd.DataFrame(data, index=pd.RangeIndex(len(rows), name="index"))
 
     def plot(self, path=None, ax=None, highlight=5, title=None):
         """Loss curves of every configuration (grey; stuck ones, whose loss never moved,
-        dashed red), the ``highlight`` best in colour. Draws into the matplotlib Axes
-        ``ax`` when one is given (a subplot of your figure), else into a new Figure.
-        Returns the Figure (a notebook shows it); also writes it to ``path`` when one is
-        given."""
+        dashed red), the ``highlight`` best (``best``'s ranking) in colour; with validation
+        data, each of those also with its validation loss curve (same colour, dashed; a
+        dot at its best epoch). Curves of configurations stopped early or pruned end where
+        they stopped. Draws into the matplotlib Axes ``ax`` when one is given (a subplot of
+        your figure), else into a new Figure. Returns the Figure (a notebook shows it);
+        also writes it to ``path`` when one is given."""
         fig, ax, own = _axes(ax, (9, 5.5))
         epochs = np.arange(1, self.losses.shape[1] + 1)
         stuck = np.zeros(len(self.losses), dtype=bool) if self.stuck is None else self.stuck
         moving = np.flatnonzero(~stuck)
         for k in moving[:: max(1, len(moving) // 2000)]:  # at most ~2000 grey curves
             ax.plot(epochs, self.losses[k], color="0.75", linewidth=0.5, alpha=0.5)
-        # Stuck curves are flat and many share a value: one line per distinct final loss.
-        stuck_levels = np.unique(self.losses[stuck, -1]) if stuck.any() else ()
-        for i, level in enumerate(stuck_levels[:: max(1, len(stuck_levels) // 200)]):
+        # Stuck curves are flat and many share a value: one line per distinct final loss
+        # (and last epoch, where configurations stopped early).
+        last = self._last_epochs()
+        stuck_levels = np.unique(np.column_stack([self.final_losses(), last])[stuck], axis=0) if stuck.any() else ()
+        for i, (level, end) in enumerate(stuck_levels[:: max(1, len(stuck_levels) // 200)]):
             label = f"{int(stuck.sum())} stuck (parameters never changed)" if i == 0 else None
-            ax.plot(epochs, np.full(len(epochs), level, dtype=np.float64), color="tab:red", linewidth=1.2, linestyle="--",
-                    alpha=0.8, label=label)
-        for rank, row in enumerate(self.best(highlight)):
+            ax.plot(epochs[: int(end) + 1], np.full(int(end) + 1, level, dtype=np.float64), color="tab:red",
+                    linewidth=1.2, linestyle="--", alpha=0.8, label=label)
+        val = self.val_losses
+        top = self.best(highlight)
+        for rank, row in enumerate(top):
             k = row["index"]
-            ax.plot(epochs, self.losses[k], linewidth=1.8,
-                    label=f"#{rank + 1}: lr={row['lr']:.4g} seed={row['seed']} hidden={row['hidden']} "
-                          f"bs={row['batch_size']} loss={row['loss']:.4g}" + (" (stuck)" if row["stuck"] else ""))
-        if _wide_range(self.losses):
+            label = f"#{rank + 1}: lr={row['lr']:.4g} seed={row['seed']} hidden={row['hidden']} bs={row['batch_size']} "
+            if val is not None:
+                label += f"val loss={row['val_loss']:.4g} (best after {_epochs(row['best_epoch'] + 1)})"
+            else:
+                label += f"loss={row['loss']:.4g}"
+            label += (" (stuck)" if row["stuck"] else "") + _stop_note(row)
+            (line,) = ax.plot(epochs, self.losses[k], linewidth=1.8, label=label)
+            if val is not None:
+                ax.plot(epochs, val[k], color=line.get_color(), linewidth=1.4, linestyle="--")
+                if row["best_epoch"] >= 0:
+                    ax.plot([row["best_epoch"] + 1], [val[k, row["best_epoch"]]], color=line.get_color(), marker="o",
+                            markersize=4, linestyle="none")
+        if val is not None and len(top):
+            ax.plot([], [], color="0.3", linestyle="--", label="dashed: validation loss (dot: best epoch)")
+        if _wide_range(self.losses if val is None else np.concatenate([self.losses, val[top["index"]]])):
             ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel("mean loss")
-        ax.set_title(title or f"{len(self.losses)} configurations, best {highlight} highlighted")
+        if title is None:
+            title = f"{len(self.losses)} configurations, best {highlight} highlighted"
+            if val is not None:
+                title = (f"{len(self.losses)} configurations, best {highlight} by validation loss highlighted "
+                         "(dashed: validation loss)")
+        ax.set_title(title)
         ax.legend(fontsize=7, loc="upper right")
         return _finish(fig, own, path)
 
-    def plot_lr(self, path=None, ax=None, by="hidden", epoch=None, title=None):
-        """Loss against learning rate (log scale): the final loss, or the loss after
-        ``epoch`` epochs, one line per value of the ``configs`` field ``by`` (``"hidden"``,
+    def plot_lr(self, path=None, ax=None, by="hidden", epoch=None, title=None, metric=None):
+        """Loss against learning rate (log scale), as ``best`` reads it: ``metric``
+        ``"loss"`` (training loss) or ``"val_loss"`` (validation loss; the default when the
+        sweep had validation data) at each configuration's best epoch or last epoch (see
+        ``best``), or after ``epoch`` epochs; the y label says which. One line per value of
+        the ``configs`` field ``by`` (``"hidden"``,
         ``"optimizer"``, ``"batch_size"``, ``"l2"``, ...; a tuple of fields gives one line per
         combination). Each point is the median over the configurations with that
         learning rate and value (the seeds, and any other setting the grid varies), with
@@ -254,7 +423,8 @@ class SweepResult:
                 raise TypeError(f"by must be a field name or a tuple of them, got {type(name).__name__}")
             if name not in valid:
                 raise ValueError(f"unknown by {name!r}; valid: {', '.join(valid)}")
-        loss = self.final_losses(epoch)
+        metric, at = self._ranking(metric, epoch, "metric")
+        loss = self._at(self.losses if metric == "loss" else self.val_losses, at)
         fig, ax, own = _axes(ax, (8, 5))
         lr = self.configs["lr"]
         rates = np.unique(lr)
@@ -282,7 +452,14 @@ class SweepResult:
             ax.set_yscale("log")
         ax.set_xlabel("learning rate")
         epochs = self.losses.shape[1]
-        ax.set_ylabel("final loss" if epoch is None or epoch == epochs else f"loss after {epoch} epochs")
+        at_best = epoch is None and (metric == "val_loss" or self.best_epoch is not None and self.val_losses is None)
+        name = "validation loss" if metric == "val_loss" else "loss"
+        if at_best:
+            ax.set_ylabel(f"best {name} (at each configuration's best epoch)")
+        elif epoch is None or epoch == epochs:
+            ax.set_ylabel(f"final {name}")
+        else:
+            ax.set_ylabel(f"{name} after {epoch} epochs")
         over = ([] if "seed" in fields else ["seeds"]) + [
             name for name in self._varying() if name not in ("lr", "seed", *fields)
             and not (name.startswith("hidden") and any(f.startswith("hidden") for f in fields))]
@@ -305,42 +482,91 @@ class SweepResult:
     def __repr__(self):
         n_div = int(self.diverged.sum())
         stuck = "stuck unknown" if self.stuck is None else f"{self.n_stuck} stuck"
+        monitor = "".join(f", {part}" for part in self._settings_summary())
         best = ""
         if len(self.configs):
             top = self.best(1)[0]
-            if np.isfinite(top["loss"]):
-                best = f", best final loss {top['loss']:.4g} (index {top['index']})"
+            if self.val_losses is not None:
+                if np.isfinite(top["val_loss"]):
+                    best = f", best val loss {top['val_loss']:.4g} (index {top['index']}, epoch {top['best_epoch']})"
+            elif np.isfinite(top["loss"]):
+                what = "final loss" if self.best_epoch is None else "loss"
+                best = f", best {what} {top['loss']:.4g} (index {top['index']})"
         return (f"SweepResult({len(self.configs)} configurations in {len(self.groups)} group(s), "
-                f"{self.losses.shape[1]} epochs, {n_div} diverged, {stuck}, {self.seconds:.3g} s{best})")
+                f"{self.losses.shape[1]} epochs, {n_div} diverged, {stuck}{monitor}, {self.seconds:.3g} s{best})")
 
     def _repr_html_(self):
         """What a notebook shows: the sweep's size and outcome, and its best 5
-        configurations as a table (the settings that vary; the fixed ones above it)."""
+        configurations (``best``'s ranking) as a table (the settings that vary; the fixed
+        ones above it), with their validation loss and accuracy, best epoch and stopping
+        where the sweep recorded them."""
         K, epochs = self.losses.shape
         varying = set(self._varying())
         n_div = int(self.diverged.sum())
         stuck = "stuck unknown" if self.stuck is None else f"{self.n_stuck} stuck"
+        monitor = "".join(f", {part}" for part in self._settings_summary())
         head = (f"<b>SweepResult</b>: {K:,} configuration{'s' if K != 1 else ''} in {len(self.groups)} "
                 f"group{'s' if len(self.groups) != 1 else ''}, {epochs:,} epoch{'s' if epochs != 1 else ''}; "
-                f"{n_div} diverged, {stuck}; trained in {self.seconds:.3g} s "
+                f"{n_div} diverged, {stuck}{html.escape(monitor)}; trained in {self.seconds:.3g} s "
                 f"(+{self.compile_seconds:.3g} s compiling or loading kernels)")
         rows = self.best(5) if K else self.best(1)[:0]
-        settings = [name for name in rows.dtype.names if name not in ("index", "loss", "stuck")
+        names = rows.dtype.names
+        monitored = ("val_loss", "val_accuracy", "best_epoch", "stopped_epoch", "pruned_epoch")
+        settings = [name for name in names if name not in ("index", "loss", "stuck", *monitored)
                     and not name.startswith("hidden_")]
         shown = [name for name in settings if name in varying or name in ("lr", "seed")]
         fixed = [f"{name}={_show_value(self.configs[name][0])}" for name in settings if name not in shown and K]
-        columns = ["rank", "index", *shown, "final loss"] + (["stuck"] if self.n_stuck else [])
+        validation = "val_loss" in names
+        at_best = "best_epoch" in names
+        stops = self.n_stopped or self.n_pruned
+        columns = ["rank", "index", *shown, "train loss" if validation else "loss" if at_best else "final loss"]
+        columns += ["val loss"] if validation else []
+        columns += ["val accuracy"] if "val_accuracy" in names else []
+        columns += ["best epoch"] if at_best else []
+        columns += ["stuck"] if self.n_stuck else []
+        columns += ["stopped"] if stops else []
         body = []
         for rank, row in enumerate(rows, 1):
             cells = [rank, row["index"], *(_show_value(row[name]) for name in shown), f"{row['loss']:.6g}"]
+            if validation:
+                cells.append(f"{row['val_loss']:.6g}")
+            if "val_accuracy" in names:
+                cells.append(f"{row['val_accuracy']:.4g}")
+            if at_best:
+                cells.append(row["best_epoch"])
             if self.n_stuck:
                 cells.append("stuck" if row["stuck"] else "")
+            if stops:
+                cells.append(_stop_note(row).strip())
             body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
         table = ("<table><thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in columns) + "</tr></thead>"
                  f"<tbody>{''.join(body)}</tbody></table>")
         note = f"<br>fixed: {html.escape(', '.join(fixed))}" if fixed else ""
-        caption = f"<br>best {len(rows)} by final loss:" if K else ""
+        if not K:
+            caption = ""
+        elif validation:
+            caption = f"<br>best {len(rows)} by validation loss (at each configuration's best epoch):"
+        elif at_best:
+            caption = f"<br>best {len(rows)} by loss (at each configuration's best epoch):"
+        else:
+            caption = f"<br>best {len(rows)} by final loss:"
         return f"<div>{head}{note}{caption}{table}</div>"
+
+
+def _stop_note(row):
+    """" stopped after n epochs" (patience) / " pruned after r epochs" (halving) for a
+    ``best`` row; "" if neither."""
+    names = row.dtype.names
+    if "pruned_epoch" in names and row["pruned_epoch"] >= 0:
+        return f" pruned after {_epochs(row['pruned_epoch'])}"
+    if "stopped_epoch" in names and row["stopped_epoch"] >= 0:
+        return f" stopped after {_epochs(row['stopped_epoch'] + 1)}"
+    return ""
+
+
+def _epochs(n):
+    """"1 epoch", "2 epochs"."""
+    return f"{n} epoch{'s' if n != 1 else ''}"
 
 
 def _axes(ax, size):

@@ -314,6 +314,178 @@ def test_large_grid_needs_allow_large(monkeypatch, capsys):
     assert len(table(capsys.readouterr().out)) == 8
 
 
+# ------------------------------------------------------------------ held-out data and stopping
+
+
+def monitored_table(out):
+    """The rows of the printed ranking of a sweep with validation data or stopping, as
+    lists of tokens: rank, config, lr, seed, hidden, batch, loss, [val_loss, [val_acc,]]
+    best_epoch, then any notes (stuck, stopped after n epochs, pruned after r epochs)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["rank", "config"])
+    assert "best_epoch" in lines[start].split()
+    rows = []
+    for line in lines[start + 1:]:
+        tokens = line.split()
+        if not tokens or not tokens[0].isdigit():
+            break
+        rows.append(tokens)
+    return rows
+
+
+def expected_monitored_table(result, top):
+    rows = []
+    for rank, row in enumerate(result.best(top), 1):
+        tokens = [str(rank), str(row["index"]), f"{row['lr']:.4g}", str(row["seed"]), str(row["hidden"]),
+                  str(row["batch_size"]), f"{row['loss']:.6g}"]
+        if result.val_losses is not None:
+            tokens.append(f"{row['val_loss']:.6g}")
+        if result.val_accuracy is not None:
+            tokens.append(f"{row['val_accuracy']:.4g}")
+        tokens.append(str(row["best_epoch"]))
+        tokens += ["stuck"] if row["stuck"] else []
+        names = row.dtype.names
+        if "pruned_epoch" in names and row["pruned_epoch"] >= 0:
+            n = row["pruned_epoch"]
+            tokens += ["pruned", "after", str(n), "epoch" if n == 1 else "epochs"]
+        elif "stopped_epoch" in names and row["stopped_epoch"] >= 0:
+            n = row["stopped_epoch"] + 1
+            tokens += ["stopped", "after", str(n), "epoch" if n == 1 else "epochs"]
+        rows.append(tokens)
+    return rows
+
+
+def csv_columns(path, prefix):
+    """The columns prefix1, prefix2, ... of a CSV file as a (rows, epochs) array."""
+    with open(path, newline="") as handle:
+        head, *rows = list(csv.reader(handle))
+    columns = [j for j, name in enumerate(head) if name.startswith(prefix) and name[len(prefix):].isdigit()]
+    return np.array([[float(row[j]) for j in columns] for row in rows])
+
+
+def test_validation_split_patience_and_halving(tmp_path, capsys):
+    """--validation, --patience, --halving: fastnn.sweep's numbers, the table ranked by
+    validation loss at the best epoch, the validation curves in the CSV, the plot."""
+    csv_path, png_path = tmp_path / "grid.csv", tmp_path / "grid.png"
+    assert cli.main(["sweep", "--samples", "20", *COMMON, "--validation", "0.25", "--patience", "1",
+                     "--min-delta", "0.01", "--halving", "2", "--top", "8", "--csv", str(csv_path),
+                     "--plot", str(png_path)]) == 0
+    out = capsys.readouterr().out
+    X, y = datasets.quadratic(20, seed=0)
+    result = fastnn.sweep([2, 2, 1], X, y, progress=False, validation_split=0.25, patience=1, min_delta=0.01,
+                          halving=fastnn.Halving(eta=2, first_rung=1), **COMMON_API)
+    assert "8 configurations x 3 epochs on 15 samples (+5 held out)" in out
+    assert "validation: 5 samples held out (--validation 0.25; drawn with seed 0)" in out
+    assert f"patience 1: {result.n_stopped} configurations stopped early" in out
+    assert (f"halving (eta 2, first rung 1): after 1, 2 epochs 1/2 of the configurations went on; "
+            f"{result.n_pruned} pruned") in out
+    assert result.n_pruned and result.n_stopped  # both show in the table
+    rows = monitored_table(out)
+    assert rows == expected_monitored_table(result, 8) and len(rows) == 8
+    assert [int(row[1]) for row in rows] == list(result.best(8, by="val_loss")["index"])
+    assert_bits_equal(csv_columns(csv_path, "loss_"), result.losses, "CSV loss curves")
+    assert_bits_equal(csv_columns(csv_path, "val_loss_"), result.val_losses, "CSV validation curves")
+    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_patience_without_validation_data(capsys):
+    """--patience alone watches the training loss: no validation columns."""
+    assert cli.main(["sweep", "--samples", "20", *COMMON, "--patience", "1"]) == 0
+    out = capsys.readouterr().out
+    X, y = datasets.quadratic(20, seed=0)
+    result = fastnn.sweep([2, 2, 1], X, y, progress=False, patience=1, **COMMON_API)
+    assert result.val_losses is None and "validation:" not in out
+    assert "best by training loss at each configuration's best epoch" in out
+    assert monitored_table(out) == expected_monitored_table(result, 8)
+
+
+VALIDATION_SPECIES = ["setosa", "virginica", "setosa", "virginica"]  # no versicolor: numbered as the training data
+VALIDATION_TEXT = "a,b,c,d,species\n" + "".join(
+    f"{5.1 + i * 0.2:.1f},{3.1 - i * 0.1:.1f},{1.5 + i:.1f},{0.2 + i * 0.3:.1f},{name}\n"
+    for i, name in enumerate(VALIDATION_SPECIES))
+
+
+def test_validation_data_file_with_class_names(tmp_path, capsys):
+    """--validation-data FILE: read as --data is, its class names numbered as the
+    training data's; the table shows validation loss and accuracy."""
+    data = write_csv(tmp_path / "iris.csv", IRIS_TEXT)
+    held_out = write_csv(tmp_path / "held_out.csv", VALIDATION_TEXT)
+    csv_path = tmp_path / "out.csv"
+    assert cli.main(["sweep", "--data", data, "--sizes", "4,16,3", *CLASSIFIER, "--targets", "species",
+                     "--lr", "0.01,0.1", "--seeds", "0", "--epochs", "3", "--validation-data", held_out,
+                     "--csv", str(csv_path)]) == 0
+    out = capsys.readouterr().out
+    rows = np.loadtxt(IRIS_TEXT.splitlines()[1:], delimiter=",", usecols=range(4))
+    y = np.array([sorted(set(IRIS_SPECIES)).index(name) for name in IRIS_SPECIES])
+    Xv = np.loadtxt(VALIDATION_TEXT.splitlines()[1:], delimiter=",", usecols=range(4))
+    yv = np.array([[0, 2][i % 2] for i in range(4)])
+    result = fastnn.sweep([4, 16, 3], rows, y, activation=["relu", "softmax"], loss="categorical_cross_entropy",
+                          lr=[0.01, 0.1], seeds=[0], epochs=3, init="he", progress=False, validation_data=(Xv, yv))
+    assert "2 configurations x 3 epochs on 15 samples (+4 held out)" in out
+    assert f"validation: 4 samples from {held_out}" in out
+    header = next(line for line in out.splitlines() if line.split()[:2] == ["rank", "config"])
+    assert header.split()[-3:] == ["val_loss", "val_acc", "best_epoch"]
+    assert monitored_table(out) == expected_monitored_table(result, 2)
+    assert_bits_equal(csv_columns(csv_path, "val_loss_"), result.val_losses, "CSV validation curves")
+    with open(csv_path, newline="") as handle:
+        head = next(csv.reader(handle))
+    assert head[head.index("final_loss") + 1:head.index("loss_1")] == ["best_epoch", "val_loss", "val_accuracy"]
+
+
+IRIS_CLASSIFIER = ["--sizes", "4,16,3", *CLASSIFIER]
+BAD_HELD_OUT = [
+    ("validation-one", ["--validation", "1"], "--validation is the fraction of the samples held out"),
+    ("validation-zero", ["--validation", "0"], "strictly between 0 and 1, got 0"),
+    ("validation-too-small", ["--validation", "0.01"], "leaves no validation sample"),
+    ("patience-zero", ["--patience", "0"], "--patience must be at least 1 epoch, got 0"),
+    ("min-delta-negative", ["--min-delta=-0.5"], "--min-delta must be finite and >= 0, got -0.5"),
+    ("min-delta-nan", ["--min-delta", "nan"], "--min-delta must be finite"),
+    ("halving-one", ["--halving", "1"], "--halving ETA keeps 1/ETA"),
+    ("first-rung-alone", ["--first-rung", "2"], "--first-rung goes with --halving"),
+    ("first-rung-past-epochs", ["--halving", "3", "--first-rung", "4"], "--first-rung must lie in 1..--epochs (3)"),
+    ("first-rung-zero", ["--halving", "3", "--first-rung", "0"], "got 0"),
+    ("validation-file-missing", ["--validation-data", "missing.csv"], "--validation-data 'missing.csv': no such file"),
+    ("validation-file-folder", ["--validation-data", "{tmp}"], "is a folder"),
+    ("validation-file-columns", ["--validation-data", "{wide}"], "validation_data: X must have 2 columns"),
+    ("validation-file-column-missing", ["--data", "{csv}", "--inputs", "a,b", "--targets", "c",
+                                        "--validation-data", "{other}"], "column 'b' is not in"),
+    ("validation-file-unknown-class", ["--data", "{iris}", *IRIS_CLASSIFIER, "--validation-data", "{rosa}"],
+     "holds class(es) 'rosa' that the training data does not have"),
+    ("validation-file-numbers-for-names", ["--data", "{iris}", *IRIS_CLASSIFIER, "--validation-data", "{numbered}"],
+     "must name the training data's classes"),
+    ("validation-file-names-for-numbers", ["--data", "{labels}", "--sizes", "2,4,3", "--activation", "tanh,softmax",
+                                           "--loss", "categorical_cross_entropy", "--validation-data", "{named}"],
+     "must hold class numbers"),
+]
+
+
+@pytest.mark.parametrize("extra, text", [case[1:] for case in BAD_HELD_OUT], ids=[case[0] for case in BAD_HELD_OUT])
+def test_bad_held_out_options_fail_clearly_before_any_work(tmp_path, monkeypatch, extra, text):
+    monkeypatch.setattr(sweep_module, "_kernel", _no_kernel)
+    monkeypatch.setattr(sweep_module, "_group_kernel", _no_kernel, raising=False)
+    files = dict(tmp=str(tmp_path), csv=write_csv(tmp_path / "abc.csv", CSV_BAD),
+                 wide=write_csv(tmp_path / "wide.csv", "a,b,c,d\n1,2,3,4\n"),
+                 other=write_csv(tmp_path / "other.csv", "a,x,c\n1,2,3\n"),
+                 iris=write_csv(tmp_path / "iris.csv", IRIS_TEXT),
+                 rosa=write_csv(tmp_path / "rosa.csv", "a,b,c,d,species\n1,2,3,4,setosa\n1,2,3,4,rosa\n"),
+                 numbered=write_csv(tmp_path / "numbered.csv", "a,b,c,d,species\n1,2,3,4,0\n"),
+                 labels=write_csv(tmp_path / "labels.csv", LABELS_TEXT),
+                 named=write_csv(tmp_path / "named.csv", "x1,x2,label\n1,2,one\n"))
+    extra = [arg.format(**files) for arg in extra]
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["sweep", "--samples", "20", "--epochs", "3", *extra])
+    message = str(exc.value.code)
+    assert isinstance(exc.value.code, str) and message.startswith("fastnn"), message  # exit status 1
+    assert text in message, message
+
+
+def test_validation_and_validation_data_exclude_each_other(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["sweep", "--validation", "0.2", "--validation-data", write_csv(tmp_path / "v.csv", CSV_BAD)])
+    assert exc.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ bad options
 
 CSV_BAD = "a,b,c\n1,2,3\n4,5,6\n"

@@ -14,6 +14,7 @@ damaged files, atomic writes.
   KeyboardInterrupt, or the process killed in the middle of writing) leaves the previous
   file byte-for-byte intact; after an exception no temporary file is left behind.
 """
+import dataclasses
 import os
 import pickle
 import stat
@@ -126,6 +127,85 @@ def test_sweep_round_trip_is_bit_exact(tmp_path, sweep_result):
     loaded = fastnn.load(tmp_path / "sweep.npz")
     assert same_sweep(loaded, sweep_result)
     assert same_network(loaded.network(3), sweep_result.network(3))
+
+
+MONITOR_ARRAYS = ("val_losses", "val_accuracy", "best_epoch", "stopped_epoch", "pruned_epoch")
+
+
+def same_monitor(a, b):
+    """The held-out data and stopping fields agree: arrays to the bit (or both None), settings equal."""
+    for name in MONITOR_ARRAYS:
+        x, y = getattr(a, name), getattr(b, name)
+        if (x is None) != (y is None):
+            return False
+        if x is not None and not (x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes()):
+            return False
+    return (a.halving, a.patience, a.min_delta) == (b.halving, b.patience, b.min_delta)
+
+
+@pytest.fixture(scope="module")
+def monitored_sweep():
+    """A sweep with validation data (a classification loss: val_accuracy too), patience and
+    halving; the [2, 4, 3] tanh/softmax network of test_sweep and test_validation_data."""
+    Xv = np.random.default_rng(2).standard_normal((5, 2))
+    labels, val_labels = np.arange(7) % 3, np.arange(5) % 3
+    return fastnn.sweep([2, 4, 3], X, labels, lr=[0.05, 0.2, 1e200], seeds=[0, 1], epochs=6, progress=False,
+                        activation=["tanh", "softmax"], loss="categorical_cross_entropy",
+                        validation_data=(Xv, val_labels), patience=2, min_delta=1e-3,
+                        halving=fastnn.Halving(eta=2, first_rung=2))
+
+
+def test_sweep_with_held_out_data_round_trip(tmp_path, monitored_sweep, sweep_result):
+    """Validation curves, best/stopped/pruned epochs and the halving, patience and
+    min_delta settings come back exactly; a sweep without them loads with None."""
+    r = monitored_sweep
+    assert r.val_accuracy is not None and r.halving == fastnn.Halving(2, 2) and r.patience == 2
+    r.save(tmp_path / "m.npz")
+    loaded = fastnn.load(tmp_path / "m.npz")
+    assert same_sweep(loaded, r) and same_monitor(loaded, r)
+    assert loaded.best(6).tobytes() == r.best(6).tobytes() and repr(loaded) == repr(r)
+    sweep_result.save(tmp_path / "plain.npz")
+    plain = fastnn.load(tmp_path / "plain.npz")
+    assert all(getattr(plain, name) is None for name in (*MONITOR_ARRAYS, "halving", "patience"))
+    assert plain.min_delta == 0.0
+    # halving without patience or validation data: only the epochs are recorded
+    pruned = dataclasses.replace(sweep_result, val_losses=None, best_epoch=np.zeros(8, dtype=np.int64),
+                                 pruned_epoch=np.full(8, -1, dtype=np.int64), halving=fastnn.Halving(3, 1))
+    pruned.save(tmp_path / "pruned.npz")
+    assert same_monitor(fastnn.load(tmp_path / "pruned.npz"), pruned)
+
+
+def test_sweep_file_from_before_held_out_data_loads(tmp_path, sweep_result):
+    """A file written before the fields existed (no arrays, no header keys) loads with
+    them None; damaged ones are refused naming what is wrong."""
+    import json
+
+    sweep_result.save(tmp_path / "new.npz")
+    with np.load(tmp_path / "new.npz") as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    header = json.loads(str(arrays["header"]))
+
+    def write(name, header, **changes):
+        path = tmp_path / name
+        np.savez(path, **{**arrays, "header": np.array(json.dumps(header)), **changes})
+        return path
+
+    old = {key: value for key, value in header.items() if key not in ("patience", "min_delta", "halving")}
+    loaded = fastnn.load(write("old.npz", old))
+    assert same_sweep(loaded, sweep_result) and same_monitor(loaded, sweep_result)
+    bad = {
+        "val_losses of the wrong shape": (header, dict(val_losses=np.zeros((8, 2))), "val_losses has shape"),
+        "best_epoch of floats": (header, dict(best_epoch=np.zeros(8)), "best_epoch is float64"),
+        "halving eta 1": ({**header, "halving": {"eta": 1, "first_rung": 1}}, {}, "eta must be >= 2"),
+        "halving without first_rung": ({**header, "halving": {"eta": 3}}, {}, "missing 'first_rung'"),
+        "patience 0": ({**header, "patience": 0}, {}, "patience is 0"),
+        "negative min_delta": ({**header, "min_delta": -1.0}, {}, "min_delta is -1.0"),
+    }
+    for i, (what, (head, changes, words)) in enumerate(bad.items()):
+        path = write(f"bad{i}.npz", head, **changes)
+        with pytest.raises(ValueError) as info:
+            fastnn.load(path)
+        assert str(path) in str(info.value) and words in str(info.value), (what, str(info.value))
 
 
 # ------------------------------------------------------------------ damaged files
