@@ -11,7 +11,8 @@ How each setting maps onto fastnn (``Network`` and ``Network.fit``):
   ``"tanh"``, ``"identity"`` = linear) give the hidden layers; the output layer is a
   softmax with categorical cross-entropy for the classifier (one output per class, two
   for a binary problem, where scikit-learn uses one logistic unit: the same model and
-  loss), and linear with ``half_squared_error`` for the regressor. scikit-learn's
+  loss, though ``alpha`` then falls on two output columns where scikit-learn's falls on
+  one), and linear with ``half_squared_error`` for the regressor. scikit-learn's
   regressor follows the gradient of half the squared error summed over outputs (its
   ``delta = yhat - y``), which is what ``half_squared_error`` is, so the updates are the
   same; its reported loss divides by the number of outputs as well, so for k > 1
@@ -25,7 +26,33 @@ How each setting maps onto fastnn (``Network`` and ``Network.fit``):
   ``solver="sgd"``: ``fastnn.SGD(momentum=momentum, nesterov=nesterovs_momentum)``
   (``nesterov`` only with a momentum > 0); the update is scikit-learn's, formula for
   formula, at its ``learning_rate="constant"`` (the only schedule offered here).
-  ``"lbfgs"`` is not offered.
+* ``solver="lbfgs"``: ``scipy.optimize.minimize(method="L-BFGS-B", jac=True)`` with
+  ``maxiter=max_iter``, ``maxfun=max_fun``, ``gtol=tol``, as scikit-learn runs it (its
+  ``iprint=-1`` is scipy's default, and scipy >= 1.15 deprecates passing it), from the
+  Glorot start (or, with ``warm_start``, the previous fit's parameters). The objective
+  is scikit-learn's: the mean loss over all samples plus ``alpha / (2 * n_samples) *
+  sum(W**2)`` over the weights (not the biases), gradient ``mean gradient + alpha /
+  n_samples * W``; the loss and its gradient come from one call of fastnn's full-batch
+  kernel (``generic.mean_gradient``, compiled once for every shape, so ``"numba"`` and
+  ``"generic"`` are the same here; ``"reference"``: the pure-Python oracle). scipy's
+  own vector algebra runs with one BLAS thread (threadpoolctl): threads cost it more
+  than they give on small problems. Fitted: ``n_iter_`` (scipy's ``nit``, this fit's),
+  ``loss_`` (the objective at the end, penalty included, as scikit-learn's), ``t_`` 0;
+  there is no ``loss_curve_``, ``best_loss_``, ``validation_scores_`` or
+  ``best_validation_score_`` (scikit-learn's lbfgs sets none; a refit removes those of
+  an earlier fit with another solver). A ``ConvergenceWarning`` with scikit-learn's
+  text whenever scipy stops unconverged (status != 0: ``max_iter``, ``max_fun``, a
+  failed line search). Not used, as in scikit-learn: ``batch_size``,
+  ``learning_rate_init``, ``shuffle``, ``momentum``, ``beta_*``, ``epsilon``,
+  ``n_iter_no_change``, ``early_stopping``, ``validation_fraction``. No
+  ``partial_fit``: the method is absent (AttributeError), as on scikit-learn's
+  classifier (scikit-learn 1.9's regressor still lists it, its ``available_if`` check
+  being uncalled, and runs a whole lbfgs fit). Where the objectives differ: fastnn's
+  cross-entropy clips probabilities at 1e-7 (scikit-learn: machine epsilon), so past
+  the clip a sample's loss is flat while its gradient ``p - y`` is not (the objective
+  bottoms out near 1e-7 per sample); and for k > 1 regression outputs scikit-learn's
+  objective divides the data loss by k but not its gradient (the two reach the same
+  stationary points; its ``loss_`` is smaller).
 * ``alpha`` (L2): scikit-learn adds ``alpha * W / b`` to the mean gradient of a batch of
   b samples (its loss gains ``alpha / 2 * ||W||^2 / b``), on weights only; fastnn adds
   ``2 * l2 * W``, so ``l2 = alpha / (2 * batch_size)``, with ``l2_bias = 0``. That is
@@ -34,12 +61,35 @@ How each setting maps onto fastnn (``Network`` and ``Network.fit``):
   data loss, without the penalty that scikit-learn's curve includes.
 * ``batch_size="auto"`` is ``min(200, n_samples)``; an int outside 1..n_samples is
   clipped with a warning, as scikit-learn does. ``learning_rate_init`` is fit's ``lr``;
-  ``max_iter`` is the number of epochs; ``shuffle`` shuffles every epoch, seeded from
-  ``random_state`` (None: a new seed each fit, an int: the same run every time).
-* ``early_stopping=False`` (default): all ``max_iter`` epochs run. scikit-learn's
-  stopping on the *training* loss (``tol`` / ``n_iter_no_change`` without early
-  stopping) is not implemented: ``tol`` and ``n_iter_no_change`` are then checked but
-  unused, and no ``ConvergenceWarning`` is given.
+  ``max_iter`` is the most epochs (lbfgs: iterations); ``shuffle`` shuffles every
+  epoch, seeded from ``random_state`` (None: a new seed each fit, an int: the same run
+  every time).
+* ``early_stopping=False`` (default): the fit stops on the *training* loss by
+  scikit-learn's rule, exactly (its ``_update_no_improvement_count``): after each epoch
+  ``count += 1`` if ``loss > best - tol``, else ``count = 0``; ``best`` is the lowest
+  epoch loss so far (it follows every decrease, however small); the fit ends once
+  ``count > n_iter_no_change``, that is after ``n_iter_no_change + 1`` epochs in a row
+  none of which fell more than ``tol`` below the best before it. The epochs run in
+  calls of ``Network.fit`` of at most ``n_iter_no_change + 1 - count`` epochs, each
+  continuing the last (``warm_start``), so the rule can only fire at a call's last
+  epoch and the run is, bit for bit, one fit of as many epochs; it costs one call
+  (about 0.1 ms here) per ``n_iter_no_change + 1`` epochs or fewer. (``Network.fit``'s
+  ``patience`` would stop inside one call, but it runs only in the generic
+  ``train_monitored`` kernel, 4.5-9x slower than the specialised ones, and with Keras'
+  rule, whose ``best`` moves only on improvements of more than ``min_delta``: it stops
+  no sooner than scikit-learn's, and later when the loss creeps down by less than
+  ``tol`` an epoch.) Differences from scikit-learn: the loss watched is fastnn's epoch
+  loss, without the L2 penalty that scikit-learn's includes, and for k > 1 regression
+  outputs k times scikit-learn's (so the same ``tol`` is relatively smaller here); with
+  ``warm_start`` each fit starts the rule afresh, where scikit-learn carries its count
+  and ``best_loss_`` over (after a fit that stopped, its next warm fit runs one epoch).
+  Fitted: ``loss_curve_``, ``loss_`` (its last), ``best_loss_ = min(loss_curve_)``,
+  ``n_iter_`` the epochs run. When all ``max_iter`` epochs run without the rule ending
+  the fit, a ``ConvergenceWarning`` ("Stochastic Optimizer: Maximum iterations (...)
+  reached and the optimization hasn't converged yet."), as scikit-learn gives; also
+  with ``early_stopping`` when its patience never runs out. ``partial_fit`` runs its
+  one epoch whatever the loss did, and never warns (scikit-learn's counts there too,
+  which only its later warm fits notice).
 * ``early_stopping=True``: fit's ``validation_split=validation_fraction``,
   ``patience=n_iter_no_change``, ``min_delta=tol``, ``restore_best=True``. round(fraction
   * n) samples are held out (scikit-learn: ceil), drawn from ``random_state``, stratified
@@ -59,22 +109,28 @@ How each setting maps onto fastnn (``Network`` and ``Network.fit``):
   parameters were restored (the best by validation loss, so for the classifier not
   necessarily the highest accuracy). ``loss_curve_``: the training loss of each epoch
   run; ``loss_`` its last; ``n_iter_``: the epochs run; ``best_loss_`` is None, as in
-  scikit-learn. ``partial_fit`` raises ValueError, as scikit-learn's does. With
+  scikit-learn; a ``ConvergenceWarning`` when all ``max_iter`` epochs ran (no patience
+  ran out). ``partial_fit`` raises ValueError, as scikit-learn's does. With
   ``warm_start`` the curves continue the previous fit's, and
   ``best_validation_score_`` is this fit's.
 * ``warm_start=True``: ``fit`` starts from the previous fit's weights with a fresh
   optimizer state, as scikit-learn does; ``partial_fit`` runs one epoch and continues
-  the optimizer state (moments, step counter) from the previous call.
+  the optimizer state (moments, step counter) from the previous call. ``n_iter_`` and
+  ``t_`` count every epoch since the network was made (scikit-learn 1.9 restarts
+  ``n_iter_`` at each ``fit`` and ``partial_fit`` call); ``loss_curve_`` continues.
 * ``backend``: fit's backend. ``"numba"`` compiles kernels for each new network shape
   (seconds, then cached on disk); ``"generic"`` uses one kernel compiled once for every
   shape, the better choice when a search tries many shapes; ``"reference"`` is the
   pure-Python oracle (slow).
 
-A fit whose loss becomes NaN/inf raises ``fastnn.DivergenceError`` (try a smaller
-``learning_rate_init``); the estimator then keeps what it had before that fit.
+A fit whose loss becomes NaN/inf raises ``fastnn.DivergenceError`` (adam, sgd: its
+``epoch`` counted from the fit's start, try a smaller ``learning_rate_init``; lbfgs: its
+``epoch`` is the iterations completed, scale the data); the estimator then keeps what
+it had before that fit.
 """
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 
@@ -82,7 +138,9 @@ import numpy as np
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.utils import check_random_state
+    from sklearn.utils.metaestimators import available_if
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_is_fitted
 except ImportError as exc:  # pragma: no cover - exercised by the optional-dependency test
@@ -97,13 +155,17 @@ except ImportError:  # pragma: no cover - older scikit-learn
 
 
 from . import optim
+from . import validation as check
+from .errors import DivergenceError, TrainingWarning
+from .kernels import generic_kernel
 from .network import BACKENDS, Network
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 # scikit-learn's activation names -> fastnn's
 ACTIVATIONS = {"relu": "relu", "logistic": "sigmoid", "tanh": "tanh", "identity": "linear"}
-SOLVERS = ("adam", "sgd")
+SOLVERS = ("adam", "sgd", "lbfgs")
+STOCHASTIC_SOLVERS = ("adam", "sgd")  # those that train in epochs (and offer partial_fit)
 AUTO_BATCH = 200  # batch_size="auto": min(200, n_samples), as scikit-learn
 
 
@@ -113,6 +175,107 @@ def _is_int(value):
 
 def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _fit_on_training_loss(net, X, Y, epochs, n_iter_no_change, tol, fit):
+    """``net.fit(X, Y, **fit)`` for at most ``epochs`` epochs, stopped by scikit-learn's rule
+    on the training loss (its ``_update_no_improvement_count`` without early stopping):
+    after each epoch, ``count += 1`` if ``loss > best - tol`` else ``count = 0``; ``best =
+    min(best, loss)``; stop once ``count > n_iter_no_change``. ``(losses, stopped)``.
+
+    The epochs run in a few calls of ``Network.fit``, each continuing the previous one
+    (``warm_start``: bit for bit one fit of as many epochs) and each as long as the rule
+    allows: ``count`` grows by at most one an epoch, so a call of ``n_iter_no_change + 1 -
+    count`` epochs can stop only at its last. (fit's own ``patience`` would do it in one
+    call, but only in the generic ``train_monitored`` kernel, 4.5-9x slower than the
+    specialised kernels, and with Keras' rule, whose ``best`` moves only on improvements.)
+    """
+    losses = []
+    best, count = np.inf, 0
+    while len(losses) < epochs:
+        chunk = min(epochs - len(losses), n_iter_no_change + 1 - count)
+        with warnings.catch_warnings():
+            if losses:  # the first call gave fit's TrainingWarnings, if any: not once a call
+                warnings.simplefilter("ignore", TrainingWarning)
+            try:
+                history = net.fit(X, Y, epochs=chunk, warm_start=bool(losses), **fit)
+            except DivergenceError as exc:  # epochs and history counted from the start of this fit
+                raise DivergenceError(len(losses) + exc.epoch, np.concatenate([losses, exc.history])) from None
+        for loss in history.tolist():
+            losses.append(loss)
+            count = count + 1 if loss > best - tol else 0
+            best = min(best, loss)
+            if count > n_iter_no_change:  # (only at the chunk's last epoch)
+                return losses, True
+    return losses, False
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController  # a dependency of scikit-learn
+
+    return ThreadpoolController()  # (finding the BLAS libraries takes ~25 ms: once)
+
+
+def _one_blas_thread():
+    """A context in which BLAS runs one thread: L-BFGS-B's own linear algebra (vectors of
+    n_params, 10 pairs of them) loses more to starting threads than it gains, 3-10x the
+    time of a small fit on a 2-core machine (measured with scikit-learn's lbfgs MLP too)."""
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+class _LbfgsObjective:
+    """scikit-learn's lbfgs objective of a network's flat parameter vector ``p``: the mean
+    loss over all samples plus ``alpha / (2 * n_samples) * sum(W**2)`` over the weights
+    (not the biases); called, it returns ``(value, gradient)`` as
+    ``scipy.optimize.minimize(jac=True)`` takes them. The loss and its gradient come from
+    one call of fastnn's full-batch kernel (``generic.mean_gradient``; the pure-Python
+    reference for ``backend="reference"``). A NaN/inf value or gradient raises
+    ``DivergenceError`` (epoch: the iterations completed; history: the objective after
+    each)."""
+
+    def __init__(self, net, X, Y, alpha, backend="numba"):
+        X = check.inputs(X, net.spec)  # fresh float64 C arrays, as Network.fit trains on
+        self.net, self.X, self.Y, self.backend = net, X, check.targets(Y, net.spec, X.shape[0]), backend
+        self.penalty = np.zeros(net.n_params)  # alpha / n on every weight, 0 on the biases
+        for layer in range(net.spec.n_layers):
+            start = net.spec.weight_offset(layer)
+            self.penalty[start : start + net.sizes[layer] * net.sizes[layer + 1]] = alpha / X.shape[0]
+        self.kernel = None if backend == "reference" else generic_kernel("mean_gradient")
+        self.grad = np.empty(net.n_params)
+        self.last = np.nan  # the objective at the last point evaluated
+        self.values = []  # the objective after each completed iteration
+
+    def data_loss(self, params):
+        """(mean loss, its gradient) at params: fastnn's own full-batch loss and gradient."""
+        if self.kernel is not None:
+            loss = float(self.kernel(params, self.net._layout, self.X, self.Y, self.grad))
+            return loss, self.grad.copy()
+        self.net.params = params
+        try:
+            return self.net.loss(self.X, self.Y, backend="reference"), self.net.gradient(self.X, self.Y,
+                                                                                          backend="reference")
+        except (ValueError, OverflowError):  # NaN/inf (fastnn's check), or Python's float overflow
+            return np.nan, self.grad
+
+    def __call__(self, params):
+        params = np.ascontiguousarray(params, dtype=np.float64)
+        loss, grad = self.data_loss(params)
+        weighted = self.penalty * params
+        value = loss + 0.5 * float(np.dot(weighted, params))
+        grad += weighted
+        if not (np.isfinite(value) and np.isfinite(grad).all()):
+            error = DivergenceError(len(self.values), np.array(self.values))
+            error.args = (f"lbfgs diverged after {len(self.values)} iteration(s): the objective or its gradient "
+                          "became NaN/inf; the estimator keeps what it had before this fit. Scale the inputs (and "
+                          "the regressor's targets) down, for instance with StandardScaler",)
+            raise error
+        self.last = value
+        return value, grad
+
+    def iteration_done(self, *args):
+        """scipy's callback after each iteration: its point was the last one evaluated."""
+        self.values.append(self.last)
 
 
 class _BaseMLP(BaseEstimator):
@@ -142,6 +305,7 @@ class _BaseMLP(BaseEstimator):
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
+        max_fun=15000,
         backend="numba",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -163,6 +327,7 @@ class _BaseMLP(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.max_fun = max_fun
         self.backend = backend
 
     # ------------------------------------------------------------ fitted attributes
@@ -205,8 +370,7 @@ class _BaseMLP(BaseEstimator):
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}, got {self.activation!r}")
         if self.solver not in SOLVERS:
-            extra = "; fastnn trains with first-order steps only" if self.solver == "lbfgs" else ""
-            raise ValueError(f"solver must be 'adam' or 'sgd', got {self.solver!r}{extra}")
+            raise ValueError(f"solver must be one of {', '.join(map(repr, SOLVERS))}, got {self.solver!r}")
         if not _is_real(self.alpha) or not np.isfinite(self.alpha) or self.alpha < 0:
             raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
         if not (self.batch_size == "auto" if isinstance(self.batch_size, str) else _is_int(self.batch_size)):
@@ -225,6 +389,8 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"n_iter_no_change must be an int >= 1, got {self.n_iter_no_change!r}")
         if not _is_real(self.tol) or not np.isfinite(self.tol) or self.tol < 0:
             raise ValueError(f"tol must be a finite number >= 0, got {self.tol!r}")
+        if not _is_int(self.max_fun) or self.max_fun < 1:
+            raise ValueError(f"max_fun must be an int >= 1, got {self.max_fun!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {self.backend!r}")
         self._optimizer()  # momentum, beta_1, beta_2, epsilon: fastnn.optim's checks
@@ -258,7 +424,8 @@ class _BaseMLP(BaseEstimator):
         """Train on validated X (n, d) and Y (n, outputs): a new network when ``first``,
         else the current one (its optimizer state continued when ``incremental``)."""
         hidden = self._check_settings()
-        stopping = bool(self.early_stopping) and not incremental
+        lbfgs = self.solver == "lbfgs"
+        stopping = bool(self.early_stopping) and not incremental and not lbfgs
         n_samples = X.shape[0]
         if stopping:
             n_val = int(round(float(self.validation_fraction) * n_samples))
@@ -266,7 +433,7 @@ class _BaseMLP(BaseEstimator):
                 raise ValueError(f"validation_fraction={self.validation_fraction!r} of {n_samples} samples leaves "
                                  f"{'no validation' if n_val < 1 else 'no training'} sample for early_stopping")
             n_samples -= n_val  # the training part: batch_size and t_ count it, as scikit-learn's
-        batch = self._batch(n_samples)
+        batch = None if lbfgs else self._batch(n_samples)
         rng = check_random_state(self.random_state)
         init_seed, fit_seed = (int(v) for v in rng.randint(0, np.iinfo(np.int32).max, size=2))
         if first:
@@ -277,17 +444,24 @@ class _BaseMLP(BaseEstimator):
         else:
             net = self.net_.copy()  # a fit that raises leaves the estimator as it was
             net._run = self.net_._run.copy() if (incremental and self.net_._run is not None) else None
-        history = net.fit(
-            X, Y, lr=float(self.learning_rate_init), epochs=epochs, batch_size=batch, shuffle=bool(self.shuffle),
-            seed=fit_seed, backend=self.backend, optimizer=self._optimizer(), l2=float(self.alpha) / (2 * batch),
-            warm_start=incremental and not first,
-            **(dict(validation_split=float(self.validation_fraction), patience=int(self.n_iter_no_change),
-                    min_delta=float(self.tol), restore_best=True) if stopping else {}),
-        )
-        ran = len(history)  # epochs run: fewer than ``epochs`` when early stopping ended the fit
+        if lbfgs:
+            return self._train_lbfgs(net, X, Y, first)
+        fit = dict(lr=float(self.learning_rate_init), batch_size=batch, shuffle=bool(self.shuffle), seed=fit_seed,
+                   backend=self.backend, optimizer=self._optimizer(), l2=float(self.alpha) / (2 * batch))
+        if stopping:  # the kernel watches the held-out loss
+            history = net.fit(X, Y, epochs=epochs, warm_start=False, validation_split=float(self.validation_fraction),
+                              patience=int(self.n_iter_no_change), min_delta=float(self.tol), restore_best=True, **fit)
+            converged = history.stopped_epoch is not None
+        elif incremental:  # one epoch, never stopped (as scikit-learn's partial_fit)
+            history = net.fit(X, Y, epochs=epochs, warm_start=not first, **fit)
+            converged = True
+        else:  # scikit-learn's rule on the training loss
+            history, converged = _fit_on_training_loss(net, X, Y, epochs, int(self.n_iter_no_change),
+                                                       float(self.tol), fit)
+        ran = len(history)  # epochs run: fewer than ``epochs`` when a stopping rule ended the fit
         previous_scores = None if first else getattr(self, "validation_scores_", None)
         self.net_ = net
-        curve = [] if first else list(self.loss_curve_)
+        curve = [] if first else list(getattr(self, "loss_curve_", []))
         self.loss_curve_ = curve + [float(v) for v in history]
         self.loss_ = self.loss_curve_[-1]
         if stopping:
@@ -303,11 +477,51 @@ class _BaseMLP(BaseEstimator):
         self.t_ = (0 if first else self.t_) + ran * n_samples
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(net.sizes)
+        if not converged:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
+                          "hasn't converged yet.", ConvergenceWarning, stacklevel=4)  # (the caller of fit)
+        return self
+
+    def _train_lbfgs(self, net, X, Y, first):
+        """solver="lbfgs": scipy's L-BFGS-B on the full-batch objective (see
+        ``_LbfgsObjective``), as scikit-learn runs it; ``net`` ends at its result."""
+        from scipy.optimize import minimize
+
+        objective = _LbfgsObjective(net, X, Y, float(self.alpha), self.backend)
+        with _one_blas_thread():
+            result = minimize(objective, net.params.copy(), method="L-BFGS-B", jac=True,
+                              callback=objective.iteration_done,
+                              # iprint=-1 (silent) is scipy's default; scipy >= 1.15 deprecates passing it
+                              options={"maxiter": int(self.max_iter), "maxfun": int(self.max_fun),
+                                       "gtol": float(self.tol)})
+        net.params = result.x
+        n_iter = min(int(result.nit), int(self.max_iter))  # (old scipy could report one more)
+        self.net_ = net
+        self.n_iter_ = n_iter
+        self.loss_ = float(result.fun)
+        self.t_ = 0 if first else self.t_
+        for name in ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_"):
+            self.__dict__.pop(name, None)  # scikit-learn's lbfgs has none of them
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(net.sizes)
+        if result.status != 0:  # as scikit-learn's _check_optimize_result
+            message = result.message.decode("latin1") if isinstance(result.message, bytes) else result.message
+            text = f"lbfgs failed to converge after {n_iter} iteration(s) (status={result.status}):\n{message}\n"
+            if n_iter == self.max_iter:
+                text += f"\nIncrease the number of iterations to improve the convergence (max_iter={self.max_iter})."
+            warnings.warn(text, ConvergenceWarning, stacklevel=5)  # (the caller of fit)
         return self
 
     def _validation_scores(self, history):
         """The per-epoch validation scores of an early-stopping fit (higher is better)."""
         raise NotImplementedError
+
+    def _check_solver(self):
+        """partial_fit's availability: only for the stochastic solvers, as scikit-learn's."""
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not "
+                                 "stochastic.")
+        return True
 
     def _check_incremental(self):
         if self.early_stopping:
@@ -337,7 +551,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     for a DataFrame), ``n_outputs_``, ``n_layers_``, ``out_activation_``,
     ``validation_scores_`` and ``best_validation_score_`` (None without
     ``early_stopping``; with it, the *negated validation loss* per epoch, not
-    scikit-learn's R^2: see the module docstring).
+    scikit-learn's R^2: see the module docstring). With ``solver="lbfgs"`` there is no
+    ``loss_curve_``, ``best_loss_``, ``validation_scores_`` or
+    ``best_validation_score_``, and no ``partial_fit``, as in scikit-learn.
     """
 
     _output = ("linear", "half_squared_error")
@@ -347,9 +563,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return -history.val_loss
 
     def fit(self, X, y):
-        """Train for ``max_iter`` epochs (fewer with ``early_stopping``); returns self."""
+        """Train until the stopping rule (``tol``, ``n_iter_no_change``) or ``max_iter``
+        epochs end it (``"lbfgs"``: ``max_iter`` iterations, ``max_fun`` evaluations);
+        returns self."""
         return self._fit(X, y, incremental=False)
 
+    @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y):
         """Train for one epoch, continuing from the previous call; returns self."""
         return self._fit(X, y, incremental=True)
@@ -393,7 +612,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     ``n_iter_``, ``t_``, ``n_features_in_`` (and ``feature_names_in_``), ``n_outputs_``,
     ``n_layers_``, ``out_activation_``, ``validation_scores_`` and
     ``best_validation_score_`` (None without ``early_stopping``; with it, the held-out
-    accuracy per epoch and at the restored epoch).
+    accuracy per epoch and at the restored epoch). With ``solver="lbfgs"`` there is no
+    ``loss_curve_``, ``best_loss_``, ``validation_scores_`` or
+    ``best_validation_score_``, and no ``partial_fit``, as in scikit-learn.
     """
 
     _output = ("softmax", "categorical_cross_entropy")
@@ -402,9 +623,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return history.val_accuracy
 
     def fit(self, X, y):
-        """Train for ``max_iter`` epochs (fewer with ``early_stopping``); returns self."""
+        """Train until the stopping rule (``tol``, ``n_iter_no_change``) or ``max_iter``
+        epochs end it (``"lbfgs"``: ``max_iter`` iterations, ``max_fun`` evaluations);
+        returns self."""
         return self._fit(X, y, incremental=False)
 
+    @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, classes=None):
         """Train for one epoch, continuing from the previous call; returns self.
         ``classes`` (every label there can be) is needed on the first call."""

@@ -1,27 +1,37 @@
 """fastnn.sklearn: scikit-learn's estimator checks, the parameter mapping, and use inside
 scikit-learn's tools.
 
-* ``check_estimator``'s checks (``parametrize_with_checks``) on five instances: both
-  estimators with adam, the classifier with sgd, and both with ``early_stopping=True``
-  (where the three checks that call ``partial_fit`` are expected to fail: it raises, as
-  scikit-learn's own MLP does). They use ``backend="generic"`` (one
+* ``check_estimator``'s checks (``parametrize_with_checks``) on seven instances: both
+  estimators with adam, the classifier with sgd, both with lbfgs, and both with
+  ``early_stopping=True`` (where the three checks that call ``partial_fit`` are expected
+  to fail: it raises, as scikit-learn's own MLP does; with lbfgs ``partial_fit`` does not
+  exist, so the checks skip it). They use ``backend="generic"`` (one
   kernel compiled once for every shape: the checks build many shapes, and ``"numba"``
   would compile kernels for each), ``hidden_layer_sizes=(5,)`` and 100 epochs at
   ``learning_rate_init=0.01``, enough for the checks that want a good training score.
   With the defaults no check is expected to fail (``EXPECTED_FAILED`` is where one would
-  be listed, with its reason).
+  be listed, with its reason). ConvergenceWarnings are ignored file-wide (scikit-learn's
+  own MLP gives them in the checks too); the tests about them turn them on.
 * The mapping: the estimator trains exactly as ``Network.fit`` with the documented
   arguments (bit for bit), and one epoch of plain SGD from the same weights moves them
   as scikit-learn's own MLP does (L2 ``alpha``, the loss gradients, mini-batches).
 * ``partial_fit``, ``warm_start``, labels of any type, the fitted attributes, errors.
+* Stopping on the training loss (``early_stopping=False``): scikit-learn's rule, epoch for
+  epoch (the same epoch counts as scikit-learn's own MLP where the rule decides alone),
+  the same run bit for bit as one ``Network.fit``, ``ConvergenceWarning`` at
+  ``max_iter``, never under ``partial_fit``, divergence counted from the fit's start.
 * ``early_stopping``: the estimator trains exactly as ``Network.fit`` with
   ``validation_split``, ``patience``, ``min_delta`` and ``restore_best`` (bit for bit),
   stops before ``max_iter`` on an overfitting setup, and its attributes.
-* ``Pipeline``, ``GridSearchCV`` and ``cross_val_score``; and a loose check that scores on
-  iris and diabetes are in the range of scikit-learn's MLP (the measured side-by-side
-  comparison is docs/sklearn.md, from scripts/compare_sklearn.py).
+* ``solver="lbfgs"``: its objective against central differences and against
+  scikit-learn's ``loss_``, iris against scikit-learn's lbfgs MLP, ``alpha``, warm start,
+  the ConvergenceWarning, divergence, no ``partial_fit``.
+* ``Pipeline``, ``GridSearchCV`` (also over the three solvers) and ``cross_val_score``;
+  and a loose check that scores on iris and diabetes are in the range of scikit-learn's
+  MLP (the measured side-by-side comparison is docs/sklearn.md, from
+  scripts/compare_sklearn.py).
 
-About 10 s warm (each check runs in milliseconds once the generic kernels are loaded).
+About 15 s warm (each check runs in milliseconds once the generic kernels are loaded).
 """
 import inspect
 import pickle
@@ -45,10 +55,14 @@ from sklearn.utils import check_random_state  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import fastnn  # noqa: E402
-from fastnn.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+from fastnn.sklearn import MLPClassifier, MLPRegressor, _LbfgsObjective  # noqa: E402
+
+# scikit-learn's own MLP warns in the estimator checks too; the tests about it turn it on
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 FAST = dict(hidden_layer_sizes=(5,), backend="generic", max_iter=100, learning_rate_init=0.01)
 CHECKED = [MLPClassifier(**FAST), MLPRegressor(**FAST), MLPClassifier(solver="sgd", **FAST),
+           MLPClassifier(solver="lbfgs", **FAST), MLPRegressor(solver="lbfgs", **FAST),
            MLPClassifier(early_stopping=True, **FAST), MLPRegressor(early_stopping=True, **FAST)]
 
 # check name -> why it fails, per estimator class; none with the default early_stopping=False.
@@ -204,7 +218,9 @@ def test_fitted_attributes():
 
 
 @pytest.mark.parametrize("params, text", [
-    (dict(solver="lbfgs"), "solver"),
+    (dict(solver="newton-cg"), "solver"),
+    (dict(solver="lbfgs", max_fun=0), "max_fun"),
+    (dict(max_fun=1.5), "max_fun"),
     (dict(activation="softmax"), "activation"),
     (dict(hidden_layer_sizes=(4, 0)), "hidden_layer_sizes"),
     (dict(batch_size="big"), "batch_size"),
@@ -238,6 +254,115 @@ def test_batch_size_is_clipped_with_a_warning():
         est = MLPRegressor((3,), batch_size=50, max_iter=2, random_state=0, backend="generic").fit(X, Y)
     full = MLPRegressor((3,), batch_size=10, max_iter=2, random_state=0, backend="generic").fit(X, Y)
     assert np.array_equal(est.net_.params, full.net_.params)
+
+
+# ------------------------------------------------------------------ stopping on the training loss
+
+
+def _sklearn_stop(curve, n_iter_no_change, tol):
+    """The epoch (0-based) after which scikit-learn's rule on the training loss
+    (``_update_no_improvement_count`` without early stopping) ends a fit with this loss
+    curve, or None."""
+    best, count = np.inf, 0
+    for epoch, loss in enumerate(curve):
+        count = count + 1 if loss > best - tol else 0
+        best = min(best, loss)
+        if count > n_iter_no_change:
+            return epoch
+    return None
+
+
+@pytest.mark.parametrize("solver, momentum", [("adam", 0.9), ("sgd", 0.9), ("sgd", 0.0)])
+def test_stopping_on_the_training_loss_is_sklearns_rule(solver, momentum):
+    """Without early_stopping the fit stops on scikit-learn's rule, at the epoch the rule
+    names on loss_curve_, long before max_iter, without a ConvergenceWarning; it is the
+    same run, bit for bit, as one Network.fit of n_iter_ epochs (the estimator runs it in
+    several calls of at most n_iter_no_change + 1 epochs; plain SGD takes fit's fused
+    kernel, which keeps no optimizer state)."""
+    X, Y = _data(n=40)
+    est = MLPRegressor((5,), solver=solver, momentum=momentum, learning_rate_init=0.01, max_iter=2000,
+                       n_iter_no_change=5, tol=1e-3, random_state=0, backend="generic")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, Y)
+    assert 6 < est.n_iter_ < 2000 and len(est.loss_curve_) == est.n_iter_ and est.t_ == 40 * est.n_iter_
+    assert _sklearn_stop(est.loss_curve_, 5, 1e-3) == est.n_iter_ - 1
+    assert est.best_loss_ == min(est.loss_curve_) and est.loss_ == est.loss_curve_[-1]
+    assert est.validation_scores_ is None and est.best_validation_score_ is None
+    init_seed, fit_seed = _seeds(0)
+    net = fastnn.Network([3, 5, 2], ["relu", "linear"], "half_squared_error", init="xavier", seed=init_seed)
+    optimizer = (fastnn.SGD(momentum=momentum, nesterov=momentum > 0) if solver == "sgd"
+                 else fastnn.Adam(epsilon=1e-8))
+    history = net.fit(X, Y, lr=0.01, epochs=est.n_iter_, batch_size=40, shuffle=True, seed=fit_seed,
+                      backend="generic", optimizer=optimizer, l2=0.0001 / (2 * 40))
+    assert np.array_equal(est.net_.params, net.params) and est.loss_curve_ == history.tolist()
+
+
+@pytest.mark.parametrize("n_iter_no_change", [1, 3])
+def test_stopping_runs_as_many_epochs_as_sklearns_mlp(n_iter_no_change):
+    """With tol=10 no epoch after the first improves enough, so the rule alone decides:
+    scikit-learn's own MLP and fastnn's both stop after n_iter_no_change + 2 epochs. With
+    warm_start each fit starts the rule afresh (scikit-learn carries its count over)."""
+    X, Y = _data(n=40)
+    settings = dict(hidden_layer_sizes=(5,), max_iter=50, n_iter_no_change=n_iter_no_change, tol=10.0,
+                    random_state=0)
+    theirs = SkRegressor(**settings).fit(X, Y)
+    ours = MLPRegressor(backend="generic", warm_start=True, **settings).fit(X, Y)
+    assert ours.n_iter_ == theirs.n_iter_ == n_iter_no_change + 2 == len(ours.loss_curve_)
+    ours.fit(X, Y)
+    assert ours.n_iter_ == len(ours.loss_curve_) == 2 * (n_iter_no_change + 2)
+
+
+def test_convergence_warning_when_max_iter_is_reached():
+    X, Y = _data(n=40)
+    est = MLPRegressor((5,), max_iter=5, random_state=0, backend="generic")
+    with pytest.warns(ConvergenceWarning, match=r"Stochastic Optimizer: Maximum iterations \(5\) reached"):
+        est.fit(X, Y)
+    assert est.n_iter_ == 5
+    with pytest.warns(ConvergenceWarning, match=r"\(1\)"):  # stopping needs n_iter_no_change + 2 epochs
+        MLPRegressor((5,), max_iter=1, n_iter_no_change=1, tol=10.0, random_state=0, backend="generic").fit(X, Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        MLPRegressor((5,), max_iter=3, n_iter_no_change=1, tol=10.0, random_state=0, backend="generic").fit(X, Y)
+
+
+def test_partial_fit_never_stops():
+    """partial_fit runs its epoch whatever the loss did (as scikit-learn's), and warns not."""
+    X, Y = _data(n=40)
+    est = MLPRegressor((5,), max_iter=2, n_iter_no_change=1, tol=10.0, random_state=0, backend="generic")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for calls in range(1, 7):
+            before = est.net_.params.copy() if calls > 1 else None
+            est.partial_fit(X, Y)
+            assert est.n_iter_ == len(est.loss_curve_) == calls
+            assert before is None or not np.array_equal(est.net_.params, before)
+    assert est.best_loss_ == min(est.loss_curve_)
+
+
+def test_divergence_in_a_later_call_counts_epochs_from_the_fit_start(monkeypatch):
+    """The fit runs in calls of Network.fit of at most n_iter_no_change + 1 epochs; a
+    DivergenceError in a later call names the epoch counted from the fit's start and the
+    history since then (here the third call says its 2nd epoch diverged)."""
+    X, Y = _data(n=40)
+    fit, calls = fastnn.Network.fit, []
+
+    def third_call_diverges(self, *args, **kwargs):
+        calls.append(kwargs["epochs"])
+        history = fit(self, *args, **kwargs)
+        if len(calls) == 3:
+            raise fastnn.DivergenceError(1, history[:1].copy())
+        return history
+
+    monkeypatch.setattr(fastnn.Network, "fit", third_call_diverges)
+    est = MLPRegressor((5,), max_iter=100, n_iter_no_change=2, tol=0.0, random_state=0, backend="generic")
+    with pytest.raises(fastnn.DivergenceError) as caught:
+        est.fit(X, Y)
+    assert not hasattr(est, "net_")
+    assert calls == [3, 3, 3]  # the loss fell every epoch: count 0, so n_iter_no_change + 1 each
+    monkeypatch.undo()
+    whole = MLPRegressor((5,), max_iter=9, random_state=0, backend="generic").fit(X, Y)
+    assert caught.value.epoch == 7 and caught.value.history.tolist() == whole.loss_curve_[:7]
 
 
 # ------------------------------------------------------------------ early stopping
@@ -288,19 +413,11 @@ def test_early_stopping_is_network_fit_with_the_documented_arguments(kind):
         assert all(0 <= score <= 1 for score in est.validation_scores_)
 
 
-def test_without_early_stopping_every_epoch_runs():
-    X, y, _ = _overfitting()
-    est = MLPRegressor((64,), learning_rate_init=0.05, max_iter=40, random_state=2, tol=10.0, n_iter_no_change=1,
-                       backend="generic").fit(X, y)
-    assert est.n_iter_ == len(est.loss_curve_) == 40 and est.t_ == 40 * 60
-    assert est.validation_scores_ is None and est.best_validation_score_ is None
-    assert est.best_loss_ == min(est.loss_curve_)
-
-
 def test_early_stopping_with_warm_start_and_partial_fit():
     X, y, _ = _overfitting()
-    est = MLPRegressor((16,), max_iter=5, random_state=0, early_stopping=True, warm_start=True,
-                       backend="generic").fit(X, y)
+    est = MLPRegressor((16,), max_iter=5, random_state=0, early_stopping=True, warm_start=True, backend="generic")
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(5\) reached"):  # 5 epochs, patience 10
+        est.fit(X, y)
     first = est.n_iter_
     est.fit(X, y)
     assert len(est.validation_scores_) == len(est.loss_curve_) == est.n_iter_ > first
@@ -330,6 +447,115 @@ def test_bad_early_stopping_parameters_fail_at_fit_naming_them(cls, params, text
     assert not hasattr(est, "net_")
 
 
+# ------------------------------------------------------------------ solver="lbfgs"
+
+FD_STEP = 1e-6  # central differences: (f(p + h) - f(p - h)) / 2h
+FD_ATOL = 1e-7  # their error: h^2 / 6 times the third derivative, plus rounding ~ 1e-16 / h: far below
+
+
+def _objective_net(kind, seed=0):
+    """A tanh network (smooth, for finite differences) and data: the regressor's 3-5-2 or
+    the classifier's 3-5-3 with one-hot targets, at random parameters."""
+    X, Y = _data(n=20)
+    if kind == "regressor":
+        net = fastnn.Network([3, 5, 2], ["tanh", "linear"], "half_squared_error", init="xavier", seed=seed)
+    else:
+        Y = np.eye(3)[np.argmax(Y @ [[1, 0, -1], [0, 1, 1]], axis=1)]
+        net = fastnn.Network([3, 5, 3], ["tanh", "softmax"], "categorical_cross_entropy", init="xavier", seed=seed)
+    net.params = np.random.default_rng(seed).normal(0.0, 0.7, net.n_params)
+    return net, X, Y
+
+
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_lbfgs_objective_and_its_gradient(kind):
+    """The objective is the mean loss plus alpha / (2 n) * sum(W**2) over the weights only;
+    its gradient agrees with central differences at a random point, and the reference
+    backend gives the same objective."""
+    net, X, Y = _objective_net(kind)
+    alpha, n = 0.7, X.shape[0]
+    objective = _LbfgsObjective(net, X, Y, alpha)
+    params = net.params.copy()
+    value, grad = objective(params)
+    weights = sum(float(np.sum(net.weight(layer) ** 2)) for layer in range(net.spec.n_layers))
+    assert value == pytest.approx(net.loss(X, Y) + alpha / (2 * n) * weights, rel=1e-12)
+    numeric = np.empty_like(params)
+    for p in range(params.size):
+        step = np.zeros_like(params)
+        step[p] = FD_STEP
+        numeric[p] = (objective(params + step)[0] - objective(params - step)[0]) / (2 * FD_STEP)
+    np.testing.assert_allclose(grad, numeric, rtol=0, atol=FD_ATOL)
+    bias = net.spec.bias_offset(0)
+    assert grad[bias] == pytest.approx(net.gradient(X, Y)[bias], rel=1e-12)  # no penalty on biases
+    reference_value, reference_grad = _LbfgsObjective(net.copy(), X, Y, alpha, backend="reference")(params)
+    assert reference_value == pytest.approx(value, rel=1e-12)
+    np.testing.assert_allclose(reference_grad, grad, rtol=1e-10, atol=1e-14)
+
+
+def test_lbfgs_objective_is_sklearns_loss():
+    """At the weights scikit-learn's own lbfgs MLP ends with (one output), the objective
+    is its loss_: the same data loss and the same L2 term."""
+    X, Y = _data(n=20)
+    theirs = SkRegressor(hidden_layer_sizes=(5,), solver="lbfgs", alpha=0.3, max_iter=30, random_state=0)
+    theirs.fit(X, Y[:, 0])
+    net = fastnn.Network([3, 5, 1], ["relu", "linear"], "half_squared_error")
+    for layer in range(2):
+        net.weight(layer)[:] = theirs.coefs_[layer]
+        net.bias(layer)[:] = theirs.intercepts_[layer]
+    value, _ = _LbfgsObjective(net, X, Y[:, :1], 0.3)(net.params.copy())
+    assert value == pytest.approx(theirs.loss_, rel=1e-12)
+
+
+def test_lbfgs_on_iris_as_sklearns_lbfgs():
+    X, y = load_iris(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    settings = dict(hidden_layer_sizes=(20,), solver="lbfgs", max_iter=200, random_state=0)
+    reference = SkClassifier(**settings).fit(X_train, y_train).score(X_test, y_test)
+    est = MLPClassifier(backend="generic", **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # it converges well before 200 iterations
+        est.fit(X_train, y_train)
+    score = est.score(X_test, y_test)
+    assert score > 0.9 and score > reference - 0.05, (score, reference, sklearn.__version__)
+    assert 0 < est.n_iter_ < 200 and est.t_ == 0
+    assert est.loss_ == pytest.approx(_LbfgsObjective(est.net_, X_train, np.eye(3)[y_train], 1e-4)(est.net_.params)[0])
+    for name in ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_"):
+        assert not hasattr(est, name), name  # as scikit-learn's lbfgs
+    assert not hasattr(est, "partial_fit") and not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
+    with pytest.raises(AttributeError, match="partial_fit"):
+        est.partial_fit(X_train, y_train)
+
+
+def test_lbfgs_alpha_warm_start_and_max_iter():
+    X, Y = _data(n=30)
+    fits = {alpha: MLPRegressor((5,), solver="lbfgs", alpha=alpha, max_iter=500, random_state=0, warm_start=True,
+                                backend="generic").fit(X, Y) for alpha in (0.0, 3.0)}
+    norms = {alpha: sum(float(np.sum(w ** 2)) for w in est.coefs_) for alpha, est in fits.items()}
+    assert norms[3.0] < 0.5 * norms[0.0]
+    for alpha, est in fits.items():  # loss_: the objective at the end, penalty included
+        assert est.loss_ == pytest.approx(est.net_.loss(X, Y) + alpha / (2 * 30) * norms[alpha], rel=1e-12)
+    cold = fits[3.0].n_iter_
+    fits[3.0].fit(X, Y)  # warm start: from the converged weights
+    assert fits[3.0].n_iter_ < cold
+    with pytest.warns(ConvergenceWarning, match=r"lbfgs failed to converge after 2 iteration\(s\) \(status=1\)"):
+        est = MLPRegressor((5,), solver="lbfgs", max_iter=2, random_state=0, backend="generic").fit(X, Y)
+    assert est.n_iter_ == 2
+
+
+def test_lbfgs_divergence_raises_and_leaves_the_estimator_as_it_was():
+    X, Y = _data()
+    est = MLPRegressor((5,), solver="lbfgs", max_iter=20, random_state=0, warm_start=True, backend="generic")
+    with pytest.raises(fastnn.DivergenceError, match="lbfgs diverged") as caught:
+        est.fit(1e200 * X, Y)  # ReLU outputs near 1e200: the squared error overflows
+    assert caught.value.epoch == 0 and not hasattr(est, "net_")
+    est.fit(X, Y)
+    before = est.net_.params.copy()
+    with pytest.raises(fastnn.DivergenceError):
+        est.fit(1e200 * X, Y)
+    assert np.array_equal(est.net_.params, before)
+
+
 # ------------------------------------------------------------------ inside scikit-learn's tools
 
 
@@ -347,6 +573,15 @@ def test_pipeline_grid_search_and_cross_val_score():
         (10,), max_iter=100, learning_rate_init=0.01, random_state=0, backend="generic")), transformer=StandardScaler())
     scores = cross_val_score(model, Xd, yd, cv=3)
     assert scores.shape == (3,) and scores.mean() > 0.3
+
+
+def test_grid_search_over_the_solvers():
+    X, y = load_iris(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier((8,), max_iter=100, learning_rate_init=0.02,
+                                                         random_state=0, backend="generic"))
+    search = GridSearchCV(pipe, {"mlpclassifier__solver": ["adam", "sgd", "lbfgs"]}, cv=3).fit(X, y)
+    assert [p["mlpclassifier__solver"] for p in search.cv_results_["params"]] == ["adam", "sgd", "lbfgs"]
+    assert all(score > 0.7 for score in search.cv_results_["mean_test_score"]) and search.best_score_ > 0.9
 
 
 @pytest.mark.parametrize("kind", ["iris-accuracy", "diabetes-r2"])
