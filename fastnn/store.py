@@ -19,6 +19,11 @@ The folder holds:
   (n,), ``stuck`` (n,), ``params`` (n_params, n), ``checkpoints`` (n_checkpoints,
   n_params, n). NumPy ``.npz`` without pickle, written atomically (``fastnn.atomic``: a
   temporary file, flushed to disk, renamed into place).
+* ``w<segment>-g<group>-b<block>.npz``: in a watched sweep (validation data, patience,
+  halving: ``fastnn.sweep_monitor``), one block's result for one segment between halving
+  rungs: every value its configurations carry to the next epoch (parameters, optimizer
+  states, best loss so far, ...) and the segment's curves. A rerun replays the segments
+  from these files, rung by rung, and trains the blocks it does not find.
 * ``.fastnn-*.tmp``: a write cut short; never read, and removed once a sweep completes.
 
 A block file that cannot be read back (a damaged disk, say) is reported with a warning and
