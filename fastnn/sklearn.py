@@ -90,10 +90,11 @@ How each setting maps onto fastnn (``Network`` and ``Network.fit``):
   with ``early_stopping`` when its patience never runs out. ``partial_fit`` runs its
   one epoch whatever the loss did, and never warns (scikit-learn's counts there too,
   which only its later warm fits notice).
-* ``early_stopping=True``: fit's ``validation_split=validation_fraction``,
-  ``patience=n_iter_no_change``, ``min_delta=tol``, ``restore_best=True``. round(fraction
-  * n) samples are held out (scikit-learn: ceil), drawn from ``random_state``, stratified
-  by class for the classifier; ``batch_size`` ("auto": min(200, n_train)), ``alpha``'s
+* ``early_stopping=True``: the held-out part is scikit-learn's own split
+  (``train_test_split(test_size=validation_fraction)``: ceil(fraction * n) samples,
+  seeded from ``random_state``, stratified for a binary classifier only, as scikit-learn's
+  MLP), then fit's ``validation_data``, ``patience=n_iter_no_change``, ``min_delta=tol``,
+  ``restore_best=True``; ``batch_size`` ("auto": min(200, n_train)), ``alpha``'s
   ``l2`` and ``t_`` count the training part. After every epoch fastnn computes the loss
   on the held-out part and stops after ``n_iter_no_change`` epochs in a row without
   ``val_loss < best - tol``; the network then holds the parameters of the best epoch
@@ -427,15 +428,12 @@ class _BaseMLP(BaseEstimator):
         lbfgs = self.solver == "lbfgs"
         stopping = bool(self.early_stopping) and not incremental and not lbfgs
         n_samples = X.shape[0]
-        if stopping:
-            n_val = int(round(float(self.validation_fraction) * n_samples))
-            if not 1 <= n_val <= n_samples - 1:
-                raise ValueError(f"validation_fraction={self.validation_fraction!r} of {n_samples} samples leaves "
-                                 f"{'no validation' if n_val < 1 else 'no training'} sample for early_stopping")
-            n_samples -= n_val  # the training part: batch_size and t_ count it, as scikit-learn's
-        batch = None if lbfgs else self._batch(n_samples)
         rng = check_random_state(self.random_state)
         init_seed, fit_seed = (int(v) for v in rng.randint(0, np.iinfo(np.int32).max, size=2))
+        if stopping:
+            X, Y, held_out = self._held_out(X, Y, rng)
+            n_samples = X.shape[0]  # the training part: batch_size and t_ count it, as scikit-learn's
+        batch = None if lbfgs else self._batch(n_samples)
         if first:
             out_activation, loss = self._output
             sizes = [X.shape[1], *hidden, Y.shape[1]]
@@ -449,7 +447,7 @@ class _BaseMLP(BaseEstimator):
         fit = dict(lr=float(self.learning_rate_init), batch_size=batch, shuffle=bool(self.shuffle), seed=fit_seed,
                    backend=self.backend, optimizer=self._optimizer(), l2=float(self.alpha) / (2 * batch))
         if stopping:  # the kernel watches the held-out loss
-            history = net.fit(X, Y, epochs=epochs, warm_start=False, validation_split=float(self.validation_fraction),
+            history = net.fit(X, Y, epochs=epochs, warm_start=False, validation_data=held_out,
                               patience=int(self.n_iter_no_change), min_delta=float(self.tol), restore_best=True, **fit)
             converged = history.stopped_epoch is not None
         elif incremental:  # one epoch, never stopped (as scikit-learn's partial_fit)
@@ -481,6 +479,26 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
                           "hasn't converged yet.", ConvergenceWarning, stacklevel=4)  # (the caller of fit)
         return self
+
+    def _held_out(self, X, Y, rng):
+        """(X_train, Y_train, (X_val, Y_val)) for early_stopping: scikit-learn's own split
+        (``train_test_split`` with ``test_size=validation_fraction``, so ceil(fraction * n)
+        samples held out, seeded from ``rng``), stratified for a binary classifier only, as
+        scikit-learn's MLP does (its multiclass targets are one-hot rows, which it does not
+        stratify)."""
+        from sklearn.model_selection import train_test_split
+
+        n = X.shape[0]
+        n_val = int(np.ceil(float(self.validation_fraction) * n))
+        if not 1 <= n_val <= n - 1:
+            raise ValueError(f"validation_fraction={self.validation_fraction!r} of {n} samples leaves "
+                             f"{'no validation' if n_val < 1 else 'no training'} sample for early_stopping")
+        binary = self._output[1] == "categorical_cross_entropy" and Y.shape[1] == 2
+        X_train, X_val, Y_train, Y_val = train_test_split(
+            X, Y, test_size=float(self.validation_fraction), random_state=int(rng.randint(0, np.iinfo(np.int32).max)),
+            stratify=np.argmax(Y, axis=1) if binary else None)
+        return (np.ascontiguousarray(X_train), np.ascontiguousarray(Y_train),
+                (np.ascontiguousarray(X_val), np.ascontiguousarray(Y_val)))
 
     def _train_lbfgs(self, net, X, Y, first):
         """solver="lbfgs": scipy's L-BFGS-B on the full-batch objective (see

@@ -308,6 +308,15 @@ def non_negative_float(value, name):
     return out
 
 
+def _class_name(Y, classes, c):
+    """Class c of a stratified split, as its label: the column of a one-hot row, else its
+    target row."""
+    row = Y[np.flatnonzero(classes == c)[0]]
+    if len(row) > 1 and np.count_nonzero(row) == 1 and row.max() == 1.0:
+        return str(int(np.argmax(row)))
+    return str(row.tolist() if len(row) > 1 else row[0].item())
+
+
 def holdout(Y, split, seed, spec: Spec):
     """``(train, val)``: sorted int64 indices of the samples kept for training and held
     out, a ``split`` fraction of them drawn with ``numpy.random.default_rng(seed)``.
@@ -315,8 +324,10 @@ def holdout(Y, split, seed, spec: Spec):
     For categorical cross-entropy, and binary cross-entropy with 0/1 targets, the draw is
     stratified: each class (distinct target row) gives floor(split * its count) samples,
     and the rest of round(split * n) goes one each to the classes with the largest
-    remainders (ties: class order). ValueError (naming validation_split) when either side
-    would be empty.
+    remainders (ties: class order), then moved one by one so that every class has a
+    sample on each side. ValueError (naming validation_split) when either side would be
+    empty, or, stratified, could not hold every class (a class of one sample, or fewer
+    samples on a side than classes).
     """
     n = Y.shape[0]
     n_val = int(round(split * n))
@@ -343,6 +354,25 @@ def holdout(Y, split, seed, spec: Spec):
             ranked = np.argsort(exact - take, kind="stable")
             for c in ranked[: -rest]:
                 take[c] -= 1
+        # Every class on both sides (scikit-learn's train_test_split(stratify=...) refuses
+        # the same cases): possible when each class has 2 samples and each side at least
+        # one per class; then a class left out gets one sample from the class with the
+        # most to spare (ties: class order).
+        short = np.flatnonzero(counts < 2)
+        if len(short) or min(n_val, n - n_val) < len(counts):
+            why = (f"class {_class_name(Y, classes, int(short[0]))} has a single sample" if len(short) else
+                   f"{min(n_val, n - n_val)} {'validation' if n_val <= n - n_val else 'training'} samples cannot "
+                   f"hold one of each of the {len(counts)} classes")
+            raise ValueError(f"validation_split={split!r} of {n} samples, stratified by class: {why}, so a class "
+                             "would be missing from one side; pass another fraction, more samples, or validation_data")
+        while (take == 0).any():  # a class with no validation sample takes one
+            c = np.flatnonzero(take == 0)[0]
+            take[np.argmax(take)] -= 1
+            take[c] += 1
+        while (take == counts).any():  # a class with no training sample gives one back
+            c = np.flatnonzero(take == counts)[0]
+            take[c] -= 1
+            take[np.argmax(counts - take)] += 1
         val = np.concatenate([rng.permutation(np.flatnonzero(classes == c))[: take[c]]
                               for c in range(len(counts))])
     mask = np.zeros(n, dtype=bool)

@@ -92,6 +92,12 @@ def monitored(draw):
         kwargs["validation_split"] = draw(st.sampled_from([0.25, 0.5]))
         if int(round(kwargs["validation_split"] * case.n)) < 1:
             kwargs["validation_split"] = 0.5
+        try:  # a stratified split that cannot hold every class on both sides is refused
+            fastnn.validation.holdout(fastnn.validation.targets(case.y, case.network().spec, case.n),
+                                      kwargs["validation_split"], 0, case.network().spec)
+        except ValueError:
+            kwargs["validation_data"] = (other.X, other.y)
+            del kwargs["validation_split"]
     if held == "none" and kwargs["patience"] is None:
         kwargs["train_metrics"] = True
     return case, kwargs
