@@ -336,3 +336,28 @@ def test_bad_arguments_raise_before_training(kwargs, error, name):
         net.fit(X, y, lr=0.1, epochs=2, **kwargs)
     np.testing.assert_array_equal(net.params, before)
     assert net._run is None
+
+
+@pytest.mark.parametrize("labels, split, why", [
+    ([0, 0, 0, 0, 0, 0, 1, 1, 1, 2], 0.2, "class 2 has a single sample"),
+    ([0, 0, 0, 0, 1, 1, 1, 1, 2, 2], 0.2, "2 validation samples cannot hold one of each of the 3 classes"),
+    ([0, 0, 0, 1, 1, 1, 2, 2, 2, 2], 0.8, "2 training samples cannot hold one of each of the 3 classes"),
+])
+def test_a_stratified_split_that_would_miss_a_class_is_refused(labels, split, why):
+    X = xor_like(len(labels))[0]
+    net = fastnn.Network([2, 3, 3], ["tanh", "softmax"], "categorical_cross_entropy", seed=1)
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=f"validation_split={split}.*{why}"):
+        net.fit(X, np.array(labels), lr=0.1, epochs=2, validation_split=split)
+    np.testing.assert_array_equal(net.params, before)
+
+
+def test_a_stratified_split_holds_every_class_on_both_sides():
+    """Rounding alone would leave a class out (0.3 of 3 samples rounds down to none): one
+    sample moves to it from the class with the most to spare."""
+    y = np.array([0] * 12 + [1] * 3 + [2] * 3)
+    spec = fastnn.Network([2, 3, 3], ["tanh", "softmax"], "categorical_cross_entropy").spec
+    Y = np.eye(3)[y]
+    for seed in range(5):
+        train, val = fastnn.validation.holdout(Y, 0.2, seed, spec)
+        assert len(val) == round(0.2 * 18) and set(y[val]) == set(y[train]) == {0, 1, 2}
