@@ -120,30 +120,11 @@ def train(client, X, Y, units, chunk, finished):
     """Train ``units`` ((plan, P, seeds, rates) each) as tasks on ``client``'s workers;
     ``finished(i, result)`` receives unit i's result as its task completes. Tasks not yet
     done when an error (or Ctrl-C) stops the loop are cancelled."""
-    from distributed import as_completed
-
-    if not units:
-        return
-    X_future, Y_future = client.scatter([X, Y], broadcast=True)
-    token = uuid.uuid4().hex[:12]
-    futures = {}
-    for i, (plan, P, seeds, rates) in enumerate(units):
-        future = client.submit(_task, plan, X_future, Y_future, np.ascontiguousarray(P), seeds, rates, chunk,
-                               key=f"fastnn-block-{token}-{i}", pure=False)
-        futures[future] = i
-    left = set(futures)
-    try:
-        # batches(): the results that are ready, fetched together (one round trip for many)
-        for batch in as_completed(futures, with_results=True).batches():
-            for future, result in batch:
-                left.discard(future)
-                finished(futures[future], result)
-    finally:
-        if left:
-            client.cancel(list(left))
+    _run(client, X, Y, "block", _task, [(plan, (np.ascontiguousarray(P), seeds, rates, chunk))
+                                         for plan, P, seeds, rates in units], finished)
 
 
-def _segment_task(plan, monitor, X, Y, lanes, e0, e1, epochs):
+def _segment_task(plan, X, Y, monitor, lanes, e0, e1, epochs):
     """One task of a watched sweep (validation, patience, halving): ``lanes`` trained
     through epochs e0..e1-1 by ``fastnn.sweep_monitor.train_segment`` (pure)."""
     from fastnn.sweep_monitor import train_segment
@@ -158,21 +139,29 @@ def train_segments(client, X, Y, monitor, inputs, e0, e1, epochs, finished):
     """A watched sweep's segment (epochs e0..e1-1) on ``client``'s workers: ``inputs``
     [(plan, lanes)] as tasks; ``finished(i, result)`` receives input i's result as its
     task completes. Tasks not done when an error (or Ctrl-C) stops the loop are cancelled."""
+    _run(client, X, Y, "segment", _segment_task, [(plan, (monitor, lanes, e0, e1, epochs)) for plan, lanes in inputs],
+         finished)
+
+
+def _run(client, X, Y, kind, function, calls, finished):
+    """Submit ``function(plan, X, Y, *rest)`` for each (plan, rest) of ``calls`` as tasks,
+    X and Y scattered to every worker once, and hand each result to ``finished(i,
+    result)`` as it arrives; cancel what is left after an error."""
     from distributed import as_completed
 
-    if not inputs:
+    if not calls:
         return
-    # hash=False: fresh keys each segment (equal data scattered again under its content
-    # hash would share keys with the previous segment's futures, which are released)
+    # hash=False: fresh keys every call (data scattered again under its content hash would
+    # share keys with an earlier call's futures, which are released when those go)
     X_future, Y_future = client.scatter([X, Y], broadcast=True, hash=False)
     token = uuid.uuid4().hex[:12]
     futures = {}
-    for i, (plan, lanes) in enumerate(inputs):
-        future = client.submit(_segment_task, plan, monitor, X_future, Y_future, lanes, e0, e1, epochs,
-                               key=f"fastnn-segment-{token}-{i}", pure=False)
-        futures[future] = i
+    for i, (plan, rest) in enumerate(calls):
+        futures[client.submit(function, plan, X_future, Y_future, *rest, key=f"fastnn-{kind}-{token}-{i}",
+                              pure=False)] = i
     left = set(futures)
     try:
+        # batches(): the results that are ready, fetched together (one round trip for many)
         for batch in as_completed(futures, with_results=True).batches():
             for future, result in batch:
                 left.discard(future)
