@@ -814,3 +814,17 @@ def test_mean_absolute_error_is_nnfs_loss_with_the_true_gradient():
     # at the kink (yhat == y) the subgradient is 0, as numpy's sign
     at_kink = net.predict(X[:1])
     assert not net.gradient(X[:1], at_kink, backend="reference").any()
+
+
+@pytest.mark.parametrize("backend", ["numba", "generic"])
+def test_adam_past_its_settled_bias_corrections_equals_reference(backend):
+    """From the exponent fastnn.optim.settled_exponent gives, the kernels take Adam's bias
+    corrections as exactly 1.0 without calling pow; the reference always computes
+    1 - beta ** (t + 1). A run of 400 steps crosses beta1 = 0.9's point (step 362) and
+    beta2 = 0.5's (55): the two stay equal bit for bit, before and after."""
+    net, X, y = small_net()
+    optimizer = fastnn.Adam(beta2=0.5)
+    assert optimizer.hyper()[fastnn.optim.H_SETTLED1] == 362.0 and optimizer.hyper()[fastnn.optim.H_SETTLED2] == 55.0
+    kwargs = dict(lr=0.01, epochs=400 // 7 + 1, batch_size=1, optimizer=optimizer)
+    assert_same_run(fit_run(net, X, y, backend=backend, **kwargs), fit_run(net, X, y, backend="reference", **kwargs),
+                    backend)

@@ -20,6 +20,8 @@ from ..optim import (
     H_MOMENTUM,
     H_NESTEROV,
     H_RHO,
+    H_SETTLED1,
+    H_SETTLED2,
     RMSPROP_CODE,
 )
 from .rng import splitmix64
@@ -37,9 +39,14 @@ def step_rate(lr, hyper, t):
 
 @njit(**_INLINE)
 def bias_corrections(hyper, t):
-    """Adam's (1 - beta1 ** (t + 1), 1 - beta2 ** (t + 1)) for step t; (1, 1) otherwise."""
+    """Adam's (1 - beta1 ** (t + 1), 1 - beta2 ** (t + 1)) for step t; (1, 1) otherwise.
+    Each is exactly 1.0 from the exponent H_SETTLED1/2 on (fastnn.optim.SETTLED): pow is
+    then skipped."""
     if hyper[H_CODE] == ADAM_CODE:
-        return 1.0 - hyper[H_BETA1] ** (t + 1.0), 1.0 - hyper[H_BETA2] ** (t + 1.0)
+        e = t + 1.0
+        fix1 = 1.0 if e >= hyper[H_SETTLED1] else 1.0 - hyper[H_BETA1] ** e
+        fix2 = 1.0 if e >= hyper[H_SETTLED2] else 1.0 - hyper[H_BETA2] ** e
+        return fix1, fix2
     return 1.0, 1.0
 
 
