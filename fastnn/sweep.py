@@ -25,7 +25,7 @@ import numpy as np
 
 from . import advice, optim, sweep_monitor, sweep_options
 from . import validation as check
-from .kernels import sweep_generic, sweepgen
+from .kernels import sweepgen, sweeplanes
 from .kernels import cache as kernel_cache
 from .kernels.compiler import compiled
 from .halving import Halving
@@ -51,10 +51,12 @@ _SIGNATURE = (
 
 
 def _kernel(spec, batch_size, shuffle):
-    """The sweep kernel for spec's configurations trained with these settings."""
+    """The sweep kernel for spec's configurations trained with these settings: a generated
+    one for small networks (sweepgen, compiled per shape), else the shape-generic lane
+    kernel (sweeplanes, compiled once per machine for every shape)."""
     if sweepgen.supports(spec):
         return kernel_cache.load(sweepgen.cached_source(spec), sweepgen.kernel_name(batch_size, shuffle), _SIGNATURE)
-    return compiled(sweep_generic.train, _SIGNATURE)
+    return compiled(sweeplanes.train, _SIGNATURE)
 
 
 def _values(value, name, convert):

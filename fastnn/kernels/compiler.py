@@ -33,8 +33,9 @@ def slp_vectorizer(enabled=True):
 
 
 _SOURCES = ("spec.py", "optim.py", "kernels/blocks.py", "kernels/codegen.py", "kernels/compiler.py",
-            "kernels/generic.py", "kernels/lane_metrics.py", "kernels/optim.py", "kernels/rng.py", "kernels/simd.py",
-            "kernels/sweep_generic.py", "kernels/sweepgen.py", "kernels/widegen.py")
+            "kernels/generic.py", "kernels/lane_metrics.py", "kernels/lanes8.py", "kernels/optim.py", "kernels/rng.py",
+            "kernels/simd.py", "kernels/sweep_generic.py", "kernels/sweepgen.py", "kernels/sweeplanes.py",
+            "kernels/widegen.py")
 _STAMP = "fastnn-kernel-sources.digest"
 _checked = threading.Event()
 

@@ -20,6 +20,11 @@ calls); losses (K, E): losses[k, e] is configuration k's mean loss in epoch e; d
 holds the parameters from the start of that epoch and k trains no further (losses NaN);
 ckpt_epochs (C,) sorted epoch indices after which P is copied into ckpt (C, n_params, K).
 Blocks only touch their own columns, so calls on disjoint blocks may run concurrently.
+
+``fastnn.sweep`` trains networks past the generated kernels with ``kernels.sweeplanes``
+(the same contract and arithmetic, 3-8x faster); this kernel stays as the plain-loop
+statement of it, and its lane forward pass and ``_end_epoch`` serve the other lane
+kernels (``lane_metrics``, ``sweepgen``, ``sweeplanes``).
 """
 import numpy as np
 from numba import njit

@@ -34,11 +34,14 @@ from . import optim as optim_kernels
 from .compiler import sources_digest
 
 # Networks up to this many parameters (and small enough for kernels.codegen) get a
-# generated sweep kernel; bigger ones use the generic one (sweep_generic), compiled once
-# for every shape. Measured (relu, mse, 256 configurations): generated over generic is
-# 13x faster at 17 parameters, 5.1x at 38, 2.1x at 139 (where the compile took 52 s).
-# Compile times now (64 lanes, one loop per layer, one function per training mode): 3-4 s
-# at 9 parameters (2-2-1), 5 s at 37 (2-4-4-1), 6-7 s at 59 (2-6-5-1).
+# generated sweep kernel; bigger ones use the shape-generic lane kernel (sweeplanes),
+# compiled once for every shape. Measured (relu, mse, 256 configurations): generated over
+# sweep_generic (the lane kernel before sweeplanes) 13x faster at 17 parameters, 5.1x at
+# 38, 2.1x at 139 (where the compile took 52 s). Generated over sweeplanes (64
+# configurations, per sample, one thread, Zen 5): 4.2x at 33 parameters (2-8-1), 5.5x at
+# 37 (2-4-4-1), 2.9x at 49 (2-12-1), 1.7x at 61 (2-15-1). Compile times now (64 lanes, one loop per layer, one
+# function per training mode): 3-4 s at 9 parameters (2-2-1), 5 s at 37 (2-4-4-1), 6-7 s
+# at 59 (2-6-5-1).
 MAX_PARAMS = 64
 # Configurations advanced together by the vectorised lane loop (measured on the 2-2-1
 # network: 4 and 8 lanes get fully unrolled and stay scalar; 16 and more vectorise. Each
@@ -174,7 +177,7 @@ def cached_source(spec: Spec):
 
 
 def supports(spec: Spec):
-    """Whether spec gets a generated sweep kernel (else sweep_generic's)."""
+    """Whether spec gets a generated sweep kernel (else sweeplanes')."""
     return codegen_supports(spec) and spec.n_params <= MAX_PARAMS
 
 

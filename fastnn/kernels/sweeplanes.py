@@ -1,0 +1,455 @@
+"""Shape-generic lane kernel for sweeps: one function, compiled once per machine, trains
+blocks of configurations of any network (``fastnn.sweep`` uses it past the generated
+kernels' 64 parameters).
+
+The contract is ``sweep_generic.train``'s (``P[param, k]``, blocks k0..k1, epochs
+e_start..e_stop, losses, divergence, checkpoints), and so is the arithmetic: every lane
+does generic.train's operations in its order (sums from 0.0 in index order, no fast-math,
+no FMA contraction), so results equal ``Network.fit`` and the other sweep kernels bit for
+bit, whatever the block or the thread.
+
+It is built the way the generated sweep kernels (``kernels.sweepgen``) are, with the
+network's shape read at run time:
+
+* LANES configurations side by side, a literal count: the state of a block is one flat
+  ``work`` array of rows of LANES float64 (parameters, gradient sums, rate, loss, per
+  unit z, a and d, the sample's targets), row r at ``r * LANES``;
+* every operation on parameters is a run-time loop over units around a lane row held in
+  two ``<8 x double>`` vectors (``kernels.lanes8``), so values reused along a loop (a
+  layer input a_i, the rate, a running sum) stay in registers and LLVM needs no overlap
+  checks (rows of one array, indexed at run time, would need them in plain lane loops);
+* one loop per layer per activation, the activation's branch taken outside the loops;
+* the weight loops run along the wider side of each layer: inputs outer and units inner
+  (a_i in registers; per-sample SGD reads each weight once for the error of the layer
+  below and writes its step in the same pass), or, for layers narrower at the output
+  (64 -> 1), units outer and inputs inner (the unit's sum in registers).
+
+Measured (this 2-core VM, AMD Zen 5 with AVX-512, float64; bench/sweep_sizes.py and
+bench/RESULTS.md): 1,024 configurations on both cores cost 0.09-0.15 ns per parameter
+per configuration-step from 2-16-1 to 2-64-64-1 and the 2-64-3 spiral classifier in
+batches of 32, 2.1-4.1x less than sweep_generic.train's plain loops in the same run.
+Rows of 16 lanes beat 32 and 64 (single thread, ns per parameter: 2-64-1 0.17 / 0.27 /
+0.32, 2-64-64-1 0.21 / 0.28 / 0.38, spiral 0.28 / 0.30 / 0.60; 2-16-1 about equal): a
+block's rows stay in L1 or L2, and two <8 x double> chains per loop already keep the
+vector units busy. Plain ``for c in range(LANES)`` loops over a 2-d work array (64
+lanes) ran 1.5-3x slower than the vector rows; the loop order by layer shape took 2-64-1
+from 0.33 to 0.17 (the 64 -> 1 layer had a one-trip inner loop). Helpers are compiled
+functions, not inlined: the same speed, the compile 9 s instead of 15 s.
+"""
+import numpy as np
+from numba import njit
+
+from ..spec import (
+    ACT,
+    B_OFF,
+    BINARY_CROSS_ENTROPY,
+    CATEGORICAL_CROSS_ENTROPY,
+    GAUSSIAN,
+    HALF_SQUARED_ERROR,
+    HEADER,
+    MSE,
+    N_IN,
+    N_OUT,
+    RELU,
+    ROW,
+    SIGMOID,
+    SOFTMAX,
+    SQUARED_ERROR,
+    TANH,
+    UNIT_OFF,
+    W_OFF,
+)
+from .generic import clip, output_delta, sample_loss, sigmoid
+from .lanes8 import add8, load8, max8, mul8, relu8, relu_back8, splat8, store8, sub8, zero8
+from .rng import shuffle_order
+from .sweep_generic import _end_epoch
+
+# Configurations a block trains side by side: two <8 x double> vectors per row of work.
+LANES = 16
+_HALF = 8  # the second vector of a row
+
+_KW = dict(cache=True, nogil=True, error_model="numpy")
+
+
+@njit(**_KW)
+def _activate_rows(work, code, z, a, n):
+    """Rows a..a+n-1 = f(rows z..z+n-1); one loop per activation code."""
+    if code == RELU:
+        for at in range(0, n * LANES, _HALF):
+            store8(work, a * LANES + at, relu8(load8(work, z * LANES + at)))
+    elif code == SIGMOID:
+        for at in range(n * LANES):
+            work[a * LANES + at] = sigmoid(work[z * LANES + at])
+    elif code == TANH:
+        for at in range(n * LANES):
+            work[a * LANES + at] = np.tanh(work[z * LANES + at])
+    elif code == GAUSSIAN:
+        for at in range(n * LANES):
+            v = work[z * LANES + at]
+            work[a * LANES + at] = np.exp(-(v * v))
+    else:
+        for at in range(0, n * LANES, _HALF):
+            store8(work, a * LANES + at, load8(work, z * LANES + at))
+
+
+@njit(**_KW)
+def _softmax_rows(work, z, a, n, big, total):
+    """Rows a..a+n-1 = softmax of rows z..z+n-1 (generic.forward's order: the running
+    maximum, exp(z - max) summed in order, then each divided by the sum)."""
+    store8(work, big * LANES, load8(work, z * LANES))
+    store8(work, big * LANES + _HALF, load8(work, z * LANES + _HALF))
+    for j in range(1, n):
+        for h in range(0, LANES, _HALF):
+            store8(work, big * LANES + h, max8(load8(work, big * LANES + h), load8(work, (z + j) * LANES + h)))
+    for c in range(LANES):
+        work[total * LANES + c] = 0.0
+    for j in range(n):
+        for c in range(LANES):
+            v = np.exp(work[(z + j) * LANES + c] - work[big * LANES + c])
+            work[(a + j) * LANES + c] = v
+            work[total * LANES + c] += v
+    for j in range(n):
+        for c in range(LANES):
+            work[(a + j) * LANES + c] = work[(a + j) * LANES + c] / work[total * LANES + c]
+
+
+@njit(**_KW)
+def _times_derivative_rows(work, code, d, z, a, n):
+    """Rows d..d+n-1 times f'(z) (generic.times_derivative: an inactive ReLU passes
+    exactly 0; linear leaves them)."""
+    if code == RELU:
+        for at in range(0, n * LANES, _HALF):
+            store8(work, d * LANES + at, relu_back8(load8(work, d * LANES + at), load8(work, z * LANES + at)))
+    elif code == SIGMOID:
+        one = splat8(1.0)
+        for at in range(0, n * LANES, _HALF):
+            v = load8(work, a * LANES + at)
+            store8(work, d * LANES + at, mul8(load8(work, d * LANES + at), mul8(v, sub8(one, v))))
+    elif code == TANH:
+        one = splat8(1.0)
+        for at in range(0, n * LANES, _HALF):
+            v = load8(work, a * LANES + at)
+            store8(work, d * LANES + at, mul8(load8(work, d * LANES + at), sub8(one, mul8(v, v))))
+    elif code == GAUSSIAN:
+        minus_two = splat8(-2.0)
+        for at in range(0, n * LANES, _HALF):
+            factor = mul8(mul8(minus_two, load8(work, z * LANES + at)), load8(work, a * LANES + at))
+            store8(work, d * LANES + at, mul8(load8(work, d * LANES + at), factor))
+
+
+@njit(**_KW)
+def _forward_weights(work, n_in, n_out, w, z, a_in):
+    """Rows z..z+n_out-1 = a_0 W[0, j] + a_1 W[1, j] + ..., each sum from 0.0 in order."""
+    zero = zero8()
+    if n_out >= n_in:
+        # inputs outer, units inner: a_i in registers, the sums in their rows
+        for i in range(n_in):
+            row = (w + i * n_out) * LANES
+            x0 = load8(work, (a_in + i) * LANES)
+            x1 = load8(work, (a_in + i) * LANES + _HALF)
+            if i == 0:
+                for j in range(n_out):
+                    q = row + j * LANES
+                    at = (z + j) * LANES
+                    store8(work, at, add8(zero, mul8(x0, load8(work, q))))
+                    store8(work, at + _HALF, add8(zero, mul8(x1, load8(work, q + _HALF))))
+            else:
+                for j in range(n_out):
+                    q = row + j * LANES
+                    at = (z + j) * LANES
+                    store8(work, at, add8(load8(work, at), mul8(x0, load8(work, q))))
+                    store8(work, at + _HALF, add8(load8(work, at + _HALF), mul8(x1, load8(work, q + _HALF))))
+    else:
+        # units outer, inputs inner: the unit's sum in registers
+        for j in range(n_out):
+            s0 = zero
+            s1 = zero
+            for i in range(n_in):
+                q = (w + i * n_out + j) * LANES
+                at = (a_in + i) * LANES
+                s0 = add8(s0, mul8(load8(work, at), load8(work, q)))
+                s1 = add8(s1, mul8(load8(work, at + _HALF), load8(work, q + _HALF)))
+            store8(work, (z + j) * LANES, s0)
+            store8(work, (z + j) * LANES + _HALF, s1)
+
+
+@njit(**_KW)
+def _backward_weights(work, n_in, n_out, w, d, a_in, below, rate, grad, fused):
+    """The layer's weights take their step (fused: W[i, j] -= rate * (a_i d_j)) or add to
+    their gradient sums (rows from ``grad`` on: += a_i d_j); when ``below`` >= 0, rows
+    below..below+n_in-1 get the error sums of the layer's inputs, W[i, 0] d_0 + W[i, 1] d_1
+    + ..., from 0.0 in order, with the weights from before this sample's step."""
+    zero = zero8()
+    if n_out >= n_in:
+        # inputs outer, units inner: a_i, the rate and input i's error sum in registers
+        r0 = load8(work, rate * LANES)
+        r1 = load8(work, rate * LANES + _HALF)
+        for i in range(n_in):
+            row = (w + i * n_out) * LANES
+            x0 = load8(work, (a_in + i) * LANES)
+            x1 = load8(work, (a_in + i) * LANES + _HALF)
+            s0 = zero
+            s1 = zero
+            if not fused:
+                g = (grad + w + i * n_out) * LANES
+                for j in range(n_out):
+                    q = j * LANES
+                    e0 = load8(work, (d + j) * LANES)
+                    e1 = load8(work, (d + j) * LANES + _HALF)
+                    if below >= 0:
+                        s0 = add8(s0, mul8(load8(work, row + q), e0))
+                        s1 = add8(s1, mul8(load8(work, row + q + _HALF), e1))
+                    store8(work, g + q, add8(load8(work, g + q), mul8(x0, e0)))
+                    store8(work, g + q + _HALF, add8(load8(work, g + q + _HALF), mul8(x1, e1)))
+            elif below >= 0:
+                for j in range(n_out):
+                    q = row + j * LANES
+                    e0 = load8(work, (d + j) * LANES)
+                    e1 = load8(work, (d + j) * LANES + _HALF)
+                    p0 = load8(work, q)
+                    p1 = load8(work, q + _HALF)
+                    s0 = add8(s0, mul8(p0, e0))
+                    s1 = add8(s1, mul8(p1, e1))
+                    store8(work, q, sub8(p0, mul8(r0, mul8(x0, e0))))
+                    store8(work, q + _HALF, sub8(p1, mul8(r1, mul8(x1, e1))))
+            else:
+                for j in range(n_out):
+                    q = row + j * LANES
+                    e0 = load8(work, (d + j) * LANES)
+                    e1 = load8(work, (d + j) * LANES + _HALF)
+                    store8(work, q, sub8(load8(work, q), mul8(r0, mul8(x0, e0))))
+                    store8(work, q + _HALF, sub8(load8(work, q + _HALF), mul8(r1, mul8(x1, e1))))
+            if below >= 0:
+                store8(work, (below + i) * LANES, s0)
+                store8(work, (below + i) * LANES + _HALF, s1)
+    else:
+        # units outer, inputs inner: d_j and the rate in registers, the error sums in their rows
+        r0 = load8(work, rate * LANES)
+        r1 = load8(work, rate * LANES + _HALF)
+        for j in range(n_out):
+            e0 = load8(work, (d + j) * LANES)
+            e1 = load8(work, (d + j) * LANES + _HALF)
+            for i in range(n_in):
+                q = (w + i * n_out + j) * LANES
+                at = (a_in + i) * LANES
+                p0 = load8(work, q)
+                p1 = load8(work, q + _HALF)
+                if below >= 0:
+                    total = (below + i) * LANES
+                    if j == 0:
+                        store8(work, total, add8(zero, mul8(p0, e0)))
+                        store8(work, total + _HALF, add8(zero, mul8(p1, e1)))
+                    else:
+                        store8(work, total, add8(load8(work, total), mul8(p0, e0)))
+                        store8(work, total + _HALF, add8(load8(work, total + _HALF), mul8(p1, e1)))
+                if fused:
+                    store8(work, q, sub8(p0, mul8(r0, mul8(load8(work, at), e0))))
+                    store8(work, q + _HALF, sub8(p1, mul8(r1, mul8(load8(work, at + _HALF), e1))))
+                else:
+                    g = grad * LANES + q
+                    store8(work, g, add8(load8(work, g), mul8(load8(work, at), e0)))
+                    store8(work, g + _HALF, add8(load8(work, g + _HALF), mul8(load8(work, at + _HALF), e1)))
+
+
+@njit(**_KW)
+def _loss_and_output_error(work, loss, code, zo, ao, do, n_out, tgt, s0, lo, Y, order, t, shuffle, u_out, zc, ac,
+                           dc):
+    """Each lane's sample loss added to row lo, dL/dz of the output layer into rows
+    do..do+n_out-1 (generic.sample_loss and output_delta, operation for operation):
+    lane rows for squared errors with an element-wise output, softmax with categorical
+    cross-entropy and sigmoid with binary cross-entropy; generic's scalar helpers lane by
+    lane for the rest. Row s0 is scratch; rows from tgt hold the lanes' targets."""
+    if (loss == SQUARED_ERROR or loss == HALF_SQUARED_ERROR or loss == MSE) and code != SOFTMAX:
+        for c in range(LANES):
+            work[s0 * LANES + c] = 0.0
+        for j in range(n_out):
+            for c in range(LANES):
+                diff = work[(ao + j) * LANES + c] - work[(tgt + j) * LANES + c]
+                work[s0 * LANES + c] += diff * diff
+                work[(do + j) * LANES + c] = diff
+        # dL/dyhat from the stored differences (half squared error: the difference itself)
+        if loss == SQUARED_ERROR:
+            for c in range(LANES):
+                work[lo * LANES + c] += work[s0 * LANES + c]
+            for at in range(do * LANES, (do + n_out) * LANES):
+                work[at] = 2.0 * work[at]
+        elif loss == HALF_SQUARED_ERROR:
+            for c in range(LANES):
+                work[lo * LANES + c] += 0.5 * work[s0 * LANES + c]
+        else:
+            for c in range(LANES):
+                work[lo * LANES + c] += work[s0 * LANES + c] / n_out
+            for at in range(do * LANES, (do + n_out) * LANES):
+                work[at] = 2.0 * work[at] / n_out
+        _times_derivative_rows(work, code, do, zo, ao, n_out)
+    elif loss == CATEGORICAL_CROSS_ENTROPY and code == SOFTMAX:
+        for c in range(LANES):
+            work[s0 * LANES + c] = 0.0
+        for j in range(n_out):
+            for c in range(LANES):
+                work[s0 * LANES + c] += clip(work[(ao + j) * LANES + c]) * work[(tgt + j) * LANES + c]
+                work[(do + j) * LANES + c] = work[(ao + j) * LANES + c] - work[(tgt + j) * LANES + c]
+        for c in range(LANES):
+            work[lo * LANES + c] += -np.log(work[s0 * LANES + c])
+    elif loss == BINARY_CROSS_ENTROPY and code == SIGMOID:
+        for c in range(LANES):
+            work[s0 * LANES + c] = 0.0
+        for j in range(n_out):
+            for c in range(LANES):
+                p = clip(work[(ao + j) * LANES + c])
+                y = work[(tgt + j) * LANES + c]
+                work[s0 * LANES + c] += -(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))
+                work[(do + j) * LANES + c] = (work[(ao + j) * LANES + c] - y) / n_out
+        for c in range(LANES):
+            work[lo * LANES + c] += work[s0 * LANES + c] / n_out
+    else:
+        for c in range(LANES):
+            s = order[c, t] if shuffle else t
+            for j in range(n_out):
+                zc[u_out + j] = work[(zo + j) * LANES + c]
+                ac[u_out + j] = work[(ao + j) * LANES + c]
+            work[lo * LANES + c] += sample_loss(loss, ac, u_out, n_out, Y, s)
+            output_delta(loss, code, zc, ac, dc, u_out, n_out, Y, s)
+            for j in range(n_out):
+                work[(do + j) * LANES + c] = dc[u_out + j]
+
+
+@njit(**_KW)
+def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged, ckpt_epochs, ckpt, k0, k1, layout):
+    """``sweep_generic.train``'s contract, LANES configurations at a time."""
+    n = X.shape[0]
+    n_x = X.shape[1]
+    n_params = P.shape[0]
+    n_layers, loss, units = layout[0], layout[1], layout[3]
+    r_last = HEADER + ROW * (n_layers - 1)
+    u_out, n_out_last, code_last = layout[r_last + UNIT_OFF], layout[r_last + N_OUT], layout[r_last + ACT]
+    fused = batch_size == 1
+    # rows of work: parameters, gradient sums (mini-batches only), rate, loss sum, two
+    # scratch rows, then per unit its net input z, output a and error d, then the sample's
+    # targets
+    G = n_params
+    RATE = n_params if fused else 2 * n_params
+    LOSS = RATE + 1
+    S0 = LOSS + 1
+    Z = S0 + 2
+    A = Z + units
+    D = A + units
+    T = D + units
+    work = np.empty((T + n_out_last) * LANES)
+    params = work[: n_params * LANES].reshape((n_params, LANES))  # a view: _end_epoch's (param, lane) array
+    start_rows = np.empty(n_params * LANES)
+    start = start_rows.reshape((n_params, LANES))
+    order = np.empty((LANES, n), dtype=np.int64)
+    state = np.empty(LANES, dtype=np.uint64)
+    done = np.empty(LANES, dtype=np.bool_)
+    zc, ac, dc = np.empty(units), np.empty(units), np.empty(units)
+    for b0 in range(k0, k1, LANES):
+        lanes = min(LANES, k1 - b0)
+        for c in range(LANES):
+            k = b0 + min(c, lanes - 1)  # a short block repeats its last configuration
+            for q in range(n_params):
+                work[q * LANES + c] = P[q, k]
+            work[RATE * LANES + c] = lr[k]
+            state[c] = states[k]
+            done[c] = diverged[k] >= 0
+            for t in range(n):
+                order[c, t] = t
+        for e in range(e_start, e_stop):
+            if shuffle:
+                for c in range(LANES):
+                    state[c] = shuffle_order(order[c], True, state[c])
+            for at in range(n_params * LANES):  # (flat loops: numba's slice assignment compiles slowly)
+                start_rows[at] = work[at]
+            for c in range(LANES):
+                work[LOSS * LANES + c] = 0.0
+            for first in range(0, n, batch_size):
+                stop = min(first + batch_size, n)
+                if not fused:
+                    for at in range(G * LANES, (G + n_params) * LANES):
+                        work[at] = 0.0
+                for t in range(first, stop):
+                    # the sample's inputs and targets, per lane
+                    if shuffle:
+                        for c in range(LANES):
+                            s = order[c, t]
+                            for i in range(n_x):
+                                work[(A + i) * LANES + c] = X[s, i]
+                            for j in range(n_out_last):
+                                work[(T + j) * LANES + c] = Y[s, j]
+                    else:
+                        for i in range(n_x):
+                            x = X[t, i]
+                            for c in range(LANES):
+                                work[(A + i) * LANES + c] = x
+                        for j in range(n_out_last):
+                            y = Y[t, j]
+                            for c in range(LANES):
+                                work[(T + j) * LANES + c] = y
+                    for l in range(n_layers):
+                        r = HEADER + ROW * l
+                        n_in, n_out, w, b = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
+                        code, u = layout[r + ACT], layout[r + UNIT_OFF]
+                        _forward_weights(work, n_in, n_out, w, Z + u, A + u - n_in)
+                        if b >= 0:
+                            for at in range(0, n_out * LANES, _HALF):
+                                z_at = (Z + u) * LANES + at
+                                store8(work, z_at, add8(load8(work, z_at), load8(work, b * LANES + at)))
+                        if code == SOFTMAX:
+                            _softmax_rows(work, Z + u, A + u, n_out, S0, S0 + 1)
+                        else:
+                            _activate_rows(work, code, Z + u, A + u, n_out)
+                    _loss_and_output_error(work, loss, code_last, Z + u_out, A + u_out, D + u_out, n_out_last, T, S0,
+                                           LOSS, Y, order, t, shuffle, u_out, zc, ac, dc)
+                    for l in range(n_layers - 1, -1, -1):
+                        r = HEADER + ROW * l
+                        n_in, n_out, w, b = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
+                        u = layout[r + UNIT_OFF]
+                        src = u - n_in
+                        _backward_weights(work, n_in, n_out, w, D + u, A + src, D + src if l > 0 else -1, RATE, G,
+                                          fused)
+                        if l > 0:
+                            _times_derivative_rows(work, layout[HEADER + ROW * (l - 1) + ACT], D + src, Z + src,
+                                                   A + src, n_in)
+                        if b >= 0:
+                            if fused:
+                                r0 = load8(work, RATE * LANES)
+                                r1 = load8(work, RATE * LANES + _HALF)
+                                for j in range(n_out):
+                                    at, d_at = (b + j) * LANES, (D + u + j) * LANES
+                                    store8(work, at, sub8(load8(work, at), mul8(r0, load8(work, d_at))))
+                                    store8(work, at + _HALF, sub8(load8(work, at + _HALF), mul8(r1, load8(work, d_at + _HALF))))
+                            else:
+                                for at in range(0, n_out * LANES, _HALF):
+                                    g_at = (G + b) * LANES + at
+                                    store8(work, g_at, add8(load8(work, g_at), load8(work, (D + u) * LANES + at)))
+                if not fused:
+                    m = stop - first
+                    for q in range(n_params):
+                        for c in range(LANES):
+                            work[q * LANES + c] -= work[RATE * LANES + c] * (work[(G + q) * LANES + c] / m)
+            # The end of the epoch, as in sweepgen's kernels: one vectorised pass checks every
+            # lane (x * 0.0 is 0 for finite x, NaN for inf and NaN); _end_epoch only when a
+            # lane diverged or a checkpoint is due.
+            usual = True
+            for i in range(ckpt_epochs.shape[0]):
+                if ckpt_epochs[i] == e:
+                    usual = False
+            for c in range(LANES):
+                work[S0 * LANES + c] = (work[LOSS * LANES + c] / n) * 0.0
+            for q in range(n_params):
+                for c in range(LANES):
+                    work[S0 * LANES + c] += work[q * LANES + c] * 0.0
+            for c in range(lanes):
+                if done[c] or work[S0 * LANES + c] != 0.0:
+                    usual = False
+            if usual:
+                for c in range(lanes):
+                    losses[b0 + c, e] = work[LOSS * LANES + c] / n
+            else:
+                _end_epoch(P, params, start, work[LOSS * LANES : (LOSS + 1) * LANES], n, e, b0, lanes, done, losses,
+                           diverged, ckpt_epochs, ckpt)
+        for c in range(lanes):
+            states[b0 + c] = state[c]
+            if not done[c]:
+                for q in range(n_params):
+                    P[q, b0 + c] = work[q * LANES + c]
