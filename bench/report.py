@@ -425,7 +425,18 @@ def main(argv=None):
         return 0 if argv else 2
     data = json.loads(Path(argv[0]).read_text())
     target = Path(argv[1]) if len(argv) > 1 else HERE / "RESULTS.md"
-    target.write_text(render(data))
+    text = render(data)
+    if target.exists():  # keep the section written by python -m bench.sweep_sizes
+        from bench import sweep_sizes
+
+        old = target.read_text()
+        if sweep_sizes.BEGIN in old and sweep_sizes.END in old:
+            section = sweep_sizes.BEGIN + old.split(sweep_sizes.BEGIN, 1)[1].split(sweep_sizes.END, 1)[0]
+            target.write_text(text)
+            sweep_sizes.write_section(target, section + sweep_sizes.END)
+            print(f"wrote {target}")
+            return 0
+    target.write_text(text)
     print(f"wrote {target}")
     return 0
 

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from bench import startup
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -51,6 +53,7 @@ def _env(root):
     """The environment with numba's and fastnn's caches under ``root``."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(root / "numba"), FASTNN_CACHE_DIR=str(root / "fastnn"))
     env.pop("FASTNN_NO_CACHE", None)
+    env.pop("FASTNN_TIERING", None)  # fastnn's default: tiered compilation (fastnn.kernels.tiering)
     # A developer shell's PYTHONDONTWRITEBYTECODE would make every process compile fastnn's
     # sources again (~50 ms); users' processes read the bytecode cache.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -58,9 +61,11 @@ def _env(root):
     return env
 
 
-def _start(env, all_cases=False, floor=False, python=None):
+def _start(env, all_cases=False, floor=False, python=None, wait=False, args=()):
+    """One ``python -m bench.startup`` process; ``wait``: it waits for its background
+    compiles before exiting (fastnn.kernels.tiering), leaving the caches warm."""
     command = [python or sys.executable, "-m", "bench.startup"] + (["--all-cases"] if all_cases else [])
-    command += ["--floor"] if floor else []
+    command += (["--floor"] if floor else []) + (["--wait"] if wait else []) + list(args)
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -80,7 +85,8 @@ _WARM = {}
 
 
 def test_compile_time(benchmark, smoke, tmp_path_factory):
-    """import fastnn + first fit of seed 000's network, nothing cached."""
+    """import fastnn + first fit of seed 000's network, nothing cached (the generic
+    kernels compile; the generated one compiles in the background, tiering)."""
     roots = []
 
     def fresh_caches():
@@ -101,11 +107,9 @@ def test_cold_start(benchmark, smoke, tmp_path_factory, venv):
     """import fastnn + first fit of seed 000's network, numba's and fastnn's caches warm."""
     python = _python(venv)
     need = "seed000" if smoke else "all"
-    if need in _WARM:
-        env = _env(_WARM[need])
-    else:
-        env = _env(tmp_path_factory.mktemp("caches-warm"))
-        _start(env, all_cases=not smoke)  # fill the caches (not timed)
+    env = _env(_WARM[need] if need in _WARM else tmp_path_factory.mktemp("caches-warm"))
+    # fill the caches (not timed), the background compiles of the generated kernels too
+    _start(env, all_cases=not smoke, wait=True)
     if venv != "bench":
         _start(env, python=python)  # its numba may file its own cache entries (not timed)
     figures = benchmark.pedantic(
@@ -127,3 +131,32 @@ def test_numba_floor(benchmark, smoke, tmp_path_factory, venv):
         warmup_rounds=0 if smoke else 1,
     )
     _record(benchmark, figures, "floor" if venv == "bench" else "floor-core")
+
+
+@pytest.mark.parametrize("case", list(startup.FIRST_CASES))
+def test_first_result(benchmark, smoke, tmp_path_factory, case):
+    """Network(...) + a 20-epoch fit of a shape new to the fastnn cache (numba's cache of
+    the package kernels warm), then the same once the generated kernel is compiled and
+    loaded: the numbers are the same, bit for bit (``python -m bench.startup --first``).
+    Smoke mode runs the first case once and does not wait for its background compile."""
+    if smoke and case != next(iter(startup.FIRST_CASES)):
+        pytest.skip("smoke mode: the first case only")
+    root = tmp_path_factory.mktemp("first-result")
+    env = _env(root)
+    env.pop("NUMBA_CACHE_DIR")  # numba's own cache of the package kernels: this checkout's
+    if "NUMBA_CACHE_DIR" in os.environ:
+        env["NUMBA_CACHE_DIR"] = os.environ["NUMBA_CACHE_DIR"]
+    _start(env)  # ... warm (not timed)
+    counter = iter(range(100))
+
+    def fresh_fastnn_cache():
+        return (dict(env, FASTNN_CACHE_DIR=str(root / f"fastnn-{next(counter)}")),), {}
+
+    args = ["--first", case] + (["--no-warm"] if smoke else [])
+    figures = benchmark.pedantic(lambda env: _start(env, args=args), setup=fresh_fastnn_cache,
+                                 rounds=1 if smoke else 3)
+    benchmark.group = "first-result"
+    benchmark.extra_info.update(kind="first-result", **figures)
+    assert figures["first_run"] is not None, "the first fit did not tier"
+    if not smoke:
+        assert figures["same_numbers"]

@@ -273,6 +273,16 @@ class Network:
         kernel ``train_monitored`` (the generated, shape-specialised kernels do not
         support them yet), still one kernel call per fit; ``backend="reference"`` does the
         same in pure Python.
+
+        Kernels: ``backend="numba"`` trains on the kernel generated for the network's shape
+        (compiled once per machine, cached on disk). A shape's first fit does not wait
+        for that compile (seconds): it starts at once on the shape-generic kernel while a
+        background process compiles the generated one, and switches to it at an epoch
+        boundary once it is ready and the epochs left pay for loading it (a short fit
+        finishes on the generic kernel; later fits start on the generated one;
+        ``fastnn.kernels.tiering``); the numbers are the same, bit for bit, whichever
+        kernel ran which epochs. ``FASTNN_TIERING=0`` compiles it first instead.
+        ``backend="generic"`` uses the generic kernels only.
         """
         X, Y = self._data(X, y)
         n = X.shape[0]
@@ -322,24 +332,10 @@ class Network:
                 X_val, Y_val, monitor.kernel_flags(), monitor.min_delta, curves, result,
             )
             run.take_kernel_arrays(clock, rng)
-        elif options.is_plain:  # the fused SGD kernels, which keep no optimizer state
-            seed64 = np.uint64(run.shuffle_state)
-            kernel = specialized.train_kernel(self.spec, batch_size > 1) if backend == "numba" else None
-            if kernel is not None:
-                diverged = kernel(self._params, X, Y, lr, epochs, batch_size, shuffle, seed64, history, self._dims)
-            elif batch_size == 1:
-                diverged = generic_kernel("train")(self._params, self._layout, X, Y, lr, epochs, shuffle, seed64, history)
-            else:
-                diverged = generic_kernel("train_batched")(
-                    self._params, self._layout, X, Y, lr, epochs, batch_size, shuffle, seed64, history
-                )
-            run.advance(n, batch_size, shuffle, epochs if diverged < 0 else diverged)
-        else:
-            clock, rng = run.kernel_arrays()
-            train = specialized.options_trainer(self.spec, options, self._layout, generated=backend == "numba")
-            diverged = train(self._params, X, Y, lr, epochs, batch_size, shuffle, history, run.first, run.second, clock,
-                             rng)
-            run.take_kernel_arrays(clock, rng)
+        else:  # the generated kernel for the shape, or the generic one (kernels.specialized)
+            train = specialized.fit_trainer(self.spec, options, self._layout, self._dims, batch_size,
+                                            generated=backend == "numba")
+            diverged = train(self._params, X, Y, lr, epochs, batch_size, shuffle, history, run)
         self._run = run
         if diverged >= 0:
             if on_divergence == "raise":

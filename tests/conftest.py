@@ -12,3 +12,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fastnn"))
+# Tests compare the generated kernels themselves: fit compiles them first instead of starting
+# on the generic kernel (kernels.tiering); tests/test_tiering.py turns tiering on itself.
+os.environ.setdefault("FASTNN_TIERING", "0")

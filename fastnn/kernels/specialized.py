@@ -1,14 +1,18 @@
-"""The training kernels generated for one Spec: compiled and memoised once.
+"""The training kernels generated for one Spec, and the kernel ``Network.fit`` trains with.
 
 Small networks get ``codegen``'s unrolled scalar kernels; bigger ones up to
 ``widegen.MAX_WIDTH`` units a layer get ``widegen``'s explicit-SIMD loop kernels. Both
-modules define the same functions with the same signature.
+modules define the same functions with the same signature. They are compiled once per
+machine and cached on disk (``kernels.cache``); ``fit_trainer`` starts a fit on the
+shape-generic kernels while one is still compiling (``kernels.tiering``).
 """
 from __future__ import annotations
 
 import functools
 
-from . import cache, codegen, generic_kernel, widegen
+import numpy as np
+
+from . import codegen, generic_kernel, tiering, widegen
 
 
 def kind(spec):
@@ -25,37 +29,69 @@ def _source(spec):
     return codegen.source(spec) if kind(spec) == "unrolled" else widegen.source(spec)
 
 
+@functools.lru_cache(maxsize=256)
+def train_request(spec, batched):
+    """The generated kernel for plain per-sample SGD or mini-batches (a
+    ``tiering.Request``), or None (the generic kernels train spec)."""
+    if kind(spec) is None:
+        return None
+    # Unrolled scalar code: measured 15.6 ns/step without SLP, 18.2 with (2-2-1 network).
+    # The wide kernels are vectorised by hand: SLP would only add shuffles.
+    return tiering.Request(_source(spec), codegen.BATCH if batched else codegen.SGD, codegen.SIGNATURE, slp=False)
+
+
+@functools.lru_cache(maxsize=256)
+def optim_request(spec, variant, dropout=False):
+    """The generated kernel for an optimizer of this variant (``fastnn.optim``'s
+    ``kernel_variant``), L1/L2 and, when ``dropout``, dropout (the unrolled kernels only),
+    or None (generic.train_general trains it)."""
+    if kind(spec) is None or (dropout and kind(spec) != "unrolled"):
+        return None
+    return tiering.Request(_source(spec), codegen.optim_name(variant), codegen.OPTIM_SIGNATURE,
+                           slp=kind(spec) == "unrolled")  # unrolled Adam: 69 -> 35 ns a step with SLP (2-2-1)
+
+
 def train_kernel(spec, batched):
     """Compiled kernel for per-sample SGD or mini-batches, or None (use the generic ones).
 
     Signature: ``(params, X, Y, lr, epochs, batch_size, shuffle, seed, history, dims)``:
     the contract of ``generic.train``, with ``dims`` (int64 widths) in place of the layout.
     """
-    if kind(spec) is None:
-        return None
-    name = codegen.BATCH if batched else codegen.SGD
-    # Unrolled scalar code: measured 15.6 ns/step without SLP, 18.2 with (2-2-1 network).
-    # The wide kernels are vectorised by hand: SLP would only add shuffles.
-    return cache.load(_source(spec), name, codegen.SIGNATURE, slp=False)
+    request = train_request(spec, batched)
+    return None if request is None else request.compile_now()
+
+
+def optim_kernel(spec, variant, dropout=False):
+    """Compiled generated kernel for training with an optimizer of this variant, or None
+    (use generic.train_general); see ``optim_request``. Signature:
+    ``codegen.OPTIM_SIGNATURE``."""
+    request = optim_request(spec, variant, dropout)
+    return None if request is None else request.compile_now()
 
 
 def options_trainer(spec, options, layout, generated=True):
     """``train(params, X, Y, lr, epochs, batch_size, shuffle, history, first, second,
     clock, rng) -> diverged epoch``: training with ``options`` (``fastnn.options``'s
     TrainOptions, whose settings it binds) on the generated kernel for spec when there is
-    one and ``generated``, else on ``generic.train_general`` (``layout``: spec's). Both
-    give the reference's numbers, bit for bit; ``Network.fit`` and sweeps use this."""
+    one and ``generated`` (compiled now if need be), else on ``generic.train_general``
+    (``layout``: spec's). Both give the reference's numbers, bit for bit; sweeps use this."""
     kernel = optim_kernel(spec, options.optimizer.kernel_variant, options.has_dropout) if generated else None
-    hyper, rates = options.hyper(), options.dropout_rates(spec)
-    if kernel is not None:
-        penalties = options.parameter_penalties(spec)
+    return _bind_generated(kernel, spec, options) if kernel is not None else _bind_general(layout, spec, options)
 
-        def train(params, X, Y, lr, epochs, batch_size, shuffle, history, first, second, clock, rng):
-            return kernel(params, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, rates, first,
-                          second, clock, rng)
 
-        return train
-    general, penalties = generic_kernel("train_general"), options.penalty_rows()
+def _bind_generated(kernel, spec, options):
+    hyper, rates, penalties = options.hyper(), options.dropout_rates(spec), options.parameter_penalties(spec)
+
+    def train(params, X, Y, lr, epochs, batch_size, shuffle, history, first, second, clock, rng):
+        return kernel(params, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, rates, first,
+                      second, clock, rng)
+
+    return train
+
+
+def _bind_general(layout, spec, options):
+    general, hyper, rates, penalties = (generic_kernel("train_general"), options.hyper(),
+                                        options.dropout_rates(spec), options.penalty_rows())
 
     def train(params, X, Y, lr, epochs, batch_size, shuffle, history, first, second, clock, rng):
         return general(params, layout, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, rates, first,
@@ -64,11 +100,74 @@ def options_trainer(spec, options, layout, generated=True):
     return train
 
 
-def optim_kernel(spec, variant, dropout=False):
-    """Compiled generated kernel for training with an optimizer of this variant
-    (``fastnn.optim``'s ``kernel_variant``), L1/L2 and, when ``dropout``, dropout (the
-    unrolled kernels only), or None (use generic.train_general). Signature:
-    ``codegen.OPTIM_SIGNATURE``."""
-    if kind(spec) is None or (dropout and kind(spec) != "unrolled"):
-        return None
-    return cache.load(_source(spec), codegen.optim_name(variant), codegen.OPTIM_SIGNATURE, slp=False)
+# ------------------------------------------------------------------ Network.fit
+
+def fit_trainer(spec, options, layout, dims, batch_size, generated=True):
+    """The kernel ``Network.fit`` trains with, as ``train(params, X, Y, lr, epochs,
+    batch_size, shuffle, history, run) -> diverged epoch`` (-1 if none; ``run``: the fit's
+    ``fastnn.options.RunState``, continued in place).
+
+    Plain SGD (``options.is_plain``) takes the fused kernels, which keep no optimizer
+    state; anything else the optimizer kernels. With ``generated`` (backend "numba") and a
+    generated kernel for spec: that kernel when this process or the disk cache has it,
+    else a ``tiering.Tiered`` run (the generic kernel at once, the generated one when its
+    background compile finished; with FASTNN_TIERING=0 it is compiled first instead).
+    Otherwise the generic kernels. Every one gives the reference's numbers, bit for bit.
+    """
+    batched = batch_size > 1
+    if options.is_plain:
+        request = train_request(spec, batched) if generated else None
+        generic_name = "train_batched" if batched else "train"
+
+        def wrap(kernel):
+            return _plain_stage(lambda *a: kernel(*a, dims))
+
+        def generic():
+            kernel = generic_kernel(generic_name)
+            if batched:
+                return _plain_stage(lambda params, X, Y, lr, epochs, bs, shuffle, seed, history:
+                                    kernel(params, layout, X, Y, lr, epochs, bs, shuffle, seed, history))
+            return _plain_stage(lambda params, X, Y, lr, epochs, bs, shuffle, seed, history:
+                                kernel(params, layout, X, Y, lr, epochs, shuffle, seed, history))
+    else:
+        request = optim_request(spec, options.optimizer.kernel_variant, options.has_dropout) if generated else None
+        generic_name = "train_general"
+
+        def wrap(kernel):
+            return _options_stage(_bind_generated(kernel, spec, options))
+
+        def generic():
+            return _options_stage(_bind_general(layout, spec, options))
+
+    if request is None:
+        return generic()
+    kernel = tiering.kernel(request)
+    if kernel is not None:
+        return wrap(kernel)
+    return tiering.Tiered(generic, request, wrap, generic_name)
+
+
+def _plain_stage(kernel):
+    """A fit trainer around a fused SGD kernel ``kernel(params, X, Y, lr, epochs,
+    batch_size, shuffle, seed, history)``: the shuffling state goes in as the seed, and
+    ``RunState.advance`` replays what the epochs it ran did to the run."""
+
+    def train(params, X, Y, lr, epochs, batch_size, shuffle, history, run):
+        diverged = kernel(params, X, Y, lr, epochs, batch_size, shuffle, np.uint64(run.shuffle_state), history)
+        run.advance(X.shape[0], batch_size, shuffle, epochs if diverged < 0 else diverged)
+        return diverged
+
+    return train
+
+
+def _options_stage(kernel):
+    """A fit trainer around an ``options_trainer``-style kernel: the run's optimizer
+    state goes in and comes back through its arrays."""
+
+    def train(params, X, Y, lr, epochs, batch_size, shuffle, history, run):
+        clock, rng = run.kernel_arrays()
+        diverged = kernel(params, X, Y, lr, epochs, batch_size, shuffle, history, run.first, run.second, clock, rng)
+        run.take_kernel_arrays(clock, rng)
+        return diverged
+
+    return train
