@@ -50,6 +50,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import fastnn  # noqa: E402
 from fastnn import datasets  # noqa: E402
+from fastnn.benchmark import _ns  # noqa: E402  (the tables' ns format)
 from fastnn.errors import TrainingWarning  # noqa: E402
 from fastnn.kernels import sweepgen  # noqa: E402
 
@@ -301,14 +302,6 @@ def machine():
     info["cores"] = os.cpu_count()
     info["date"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     return info
-
-
-def _ns(value):
-    if value >= 100:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
 
 
 def markdown(data):

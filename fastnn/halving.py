@@ -43,10 +43,6 @@ class Halving:
             r *= self.eta
         return out
 
-    def keep(self, n):
-        """How many of n survivors go on: ceil(n / eta) (in integers: no float rounding)."""
-        return -(-n // self.eta)
-
 
 def survivors(scores, alive, eta):
     """The configurations that go on past a rung: sorted int64 indices, the best
