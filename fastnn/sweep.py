@@ -25,8 +25,7 @@ import numpy as np
 
 from . import advice, optim, sweep_monitor, sweep_options
 from . import validation as check
-from .kernels import sweepgen, sweeplanes
-from .kernels import cache as kernel_cache
+from .kernels import sweepgen, sweeplanes, tiering
 from .kernels.compiler import compiled
 from .halving import Halving
 from .history import Monitor, accuracy_kind, monitor_for_fit
@@ -53,9 +52,14 @@ _SIGNATURE = (
 def _kernel(spec, batch_size, shuffle):
     """The sweep kernel for spec's configurations trained with these settings: a generated
     one for small networks (sweepgen, compiled per shape), else the shape-generic lane
-    kernel (sweeplanes, compiled once per machine for every shape)."""
+    kernel (sweeplanes, compiled once per machine for every shape). A generated kernel
+    that neither this process nor the disk cache holds yet compiles in the background
+    while the blocks train on the lane kernel (``tiering.lane_kernel``): the numbers are
+    the same either way."""
     if sweepgen.supports(spec):
-        return kernel_cache.load(sweepgen.cached_source(spec), sweepgen.kernel_name(batch_size, shuffle), _SIGNATURE)
+        request = tiering.Request(sweepgen.cached_source(spec), sweepgen.kernel_name(batch_size, shuffle), _SIGNATURE,
+                                  slp=True)
+        return tiering.lane_kernel(request, sweeplanes.train, _SIGNATURE)
     return compiled(sweeplanes.train, _SIGNATURE)
 
 

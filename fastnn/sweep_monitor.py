@@ -29,8 +29,7 @@ import numpy as np
 
 from . import halving as halving_rules
 from . import sweep_options
-from .kernels import cache as kernel_cache
-from .kernels import evalgen, sweepgen
+from .kernels import evalgen, sweepgen, tiering
 from .kernels.compiler import compiled
 from .kernels.lane_metrics import PATIENT, SIGNATURE, WATCH_SIGNATURE, evaluate_lanes, watch_lanes
 
@@ -52,8 +51,9 @@ def prepare(monitor, spec):
     compiled(watch_lanes, WATCH_SIGNATURE)
     if not monitor.has_validation:
         return None
-    if sweepgen.supports(spec):
-        return kernel_cache.load(evalgen.source(spec), evalgen.NAME, SIGNATURE)
+    if sweepgen.supports(spec):  # (the generic pass while a new shape's compiles: kernels.tiering)
+        return tiering.lane_kernel(tiering.Request(evalgen.source(spec), evalgen.NAME, SIGNATURE, slp=True),
+                                   evaluate_lanes, SIGNATURE)
     return compiled(evaluate_lanes, SIGNATURE)
 
 

@@ -9,6 +9,7 @@ state a warm start continues, divergence. Then the scheduling (slices, when a sw
 pays, one job per kernel, at most MAX_JOBS at a time), and one real background compile
 of a tiny kernel in a temporary cache: it happens, is used, and dies with its parent.
 """
+import importlib
 import os
 import subprocess
 import sys
@@ -20,7 +21,8 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn.kernels import cache, specialized, tiering
+from fastnn.kernels import cache, evalgen, specialized, sweepgen, sweeplanes, tiering
+from fastnn.kernels.compiler import compiled
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -406,6 +408,33 @@ def test_a_background_compile_happens_and_is_used(private_cache):
     assert_bits_equal(net.params, plain.params, "params")
 
 
+def test_a_background_sweep_compile_happens_and_is_used(private_cache):
+    """The first sweep of an uncompiled shape trains on the lane kernel while a background
+    process compiles the generated sweep kernel; once it is done, the next sweep runs on
+    it alone, with the same numbers bit for bit."""
+    folder, _ = private_cache
+    sweep_module = importlib.import_module("fastnn.sweep")
+    compiled(sweeplanes.train, sweep_module._SIGNATURE)  # in numba's cache, as after any sweep past 64 parameters
+    X, y = np.linspace(-1.0, 1.0, 9).reshape(-1, 1), np.linspace(0.0, 0.5, 9)
+    kwargs = dict(lr=[0.01, 0.1], seeds=range(3), epochs=4, shuffle=True, progress=False, **{
+        key: value for key, value in TINY.items() if key != "sizes"})
+    before = tiering.tiered_calls()
+    first = fastnn.sweep(TINY["sizes"], X, y, **kwargs)
+    during = tiering.tiered_calls()
+    assert during["fallback"] > before["fallback"] and during["generated"] == before["generated"]
+    request = tiering.Request(sweepgen.cached_source(first.groups[0].spec), sweepgen.kernel_name(1, True),
+                              sweep_module._SIGNATURE, slp=True)
+    assert tiering.jobs()[request.key] in ("pending", "running", "done")
+    assert tiering.wait(timeout=120), "the background compile did not finish"
+    assert tiering.jobs()[request.key] == "done"
+    assert list((folder / "__pycache__").glob(f"k_{request.key[0]}.{request.name}-*.nbi"))
+    second = fastnn.sweep(TINY["sizes"], X, y, **kwargs)
+    assert tiering.tiered_calls() == during  # no tiered kernel: the generated one ran directly
+    assert_bits_equal(second.losses, first.losses, "losses")
+    assert_bits_equal(second.groups[0].params, first.groups[0].params, "params")
+    cache._memory.pop(request.key[0], None)
+
+
 # A fit whose generated kernel (Adam on 3-18-2) takes a minute to compile: the compile
 # is surely running when its parent ends, a second after starting it.
 ORPHAN = '''
@@ -455,3 +484,58 @@ def test_the_background_compile_dies_with_its_parent(how, tmp_path):
         time.sleep(0.05)
     assert not _alive(pid), f"background compile {pid} outlived its parent ({how})"
     assert not [p for p in tmp_path.rglob("*") if ".tmp" in p.name], "a partial file was left behind"
+
+
+# ------------------------------------------------------------------ sweeps
+
+@pytest.mark.parametrize("grid", ["plain", "watched"])
+@pytest.mark.parametrize("ready_at", [1, 3, 10**9])
+def test_a_sweep_switching_kernels_between_calls_changes_no_number(grid, ready_at, monkeypatch):
+    """A sweep of a shape whose generated kernels are still compiling runs its blocks (and
+    the validation passes of a watched sweep) on the shape-generic lane kernels, and the
+    generated ones from the call after the compile "finished" (at the registry's poll
+    ready_at + 1; 10**9: never): the same numbers, bit for bit, as a sweep on the
+    generated kernels alone (tiering off, as conftest sets it)."""
+    import sweep_checks
+
+    spec = sweep_checks.PLAIN if grid == "plain" else sweep_checks.WATCHED
+    compare = sweep_checks.assert_same_sweep if grid == "plain" else sweep_checks.assert_same_watch
+    desired = sweep_checks.run(spec, threads=1)
+    registry = FakeRegistry(ready_at)  # (each TieredCalls polls its own job: one poll a call)
+    monkeypatch.setenv("FASTNN_TIERING", "1")
+    monkeypatch.setattr(tiering, "_jobs", registry)
+    monkeypatch.setattr(tiering, "kernel", lambda request: None)
+    monkeypatch.setattr(tiering, "_load_cached", lambda dispatcher, signature: compiled(dispatcher, signature))
+    before = tiering.tiered_calls()
+    actual = sweep_checks.run(spec, threads=1, chunk=4)  # 9 blocks a group: switches between blocks
+    compare(actual, desired, f"{grid}, generated kernels from poll {ready_at}")
+    after = tiering.tiered_calls()
+    ran = {kind: after[kind] - before[kind] for kind in after}
+    assert ran["fallback"] > 0 and (ran["generated"] > 0) == (ready_at < 10**9), ran
+    # jobs for the 2-2-1 groups' generated kernels only (2-40-1 has none: sweeplanes is its kernel)
+    small = fastnn.spec.Spec.build([2, 2, 1], ["tanh", "linear"], "half_squared_error")
+    assert {request.source for request in registry.started} <= {sweepgen.cached_source(small), evalgen.source(small)}
+    names = {request.name for request in registry.started}
+    kernels = {sweepgen.kernel_name(1, True), sweepgen.kernel_name(5, True)}
+    assert names == (kernels if grid == "plain" else kernels | {evalgen.NAME}), names
+
+
+def test_a_sweep_uses_generated_kernels_it_has_and_compiles_without_the_lane_kernel(monkeypatch):
+    """A generated sweep kernel already there runs directly (nothing started); without the
+    shape-generic lane kernel in numba's cache either (the first sweep on a machine) the
+    generated one is compiled now, as without tiering."""
+    import sweep_checks
+
+    sweep_checks.run(sweep_checks.PLAIN, threads=1)  # compiled or loaded, tiering off
+    registry = FakeRegistry(0)
+    monkeypatch.setenv("FASTNN_TIERING", "1")
+    monkeypatch.setattr(tiering, "_jobs", registry)
+    sweep_checks.run(sweep_checks.PLAIN, threads=1)
+    assert registry.started == []
+    compiled_now = []
+    monkeypatch.setattr(tiering, "kernel", lambda request: None)
+    monkeypatch.setattr(tiering, "package_kernel", lambda dispatcher, signature: None)
+    monkeypatch.setattr(tiering.Request, "compile_now", lambda self: compiled_now.append(self.name) or
+                        cache.load(self.source, self.name, self.signature, self.slp))
+    sweep_checks.run(sweep_checks.PLAIN, threads=1)
+    assert compiled_now and registry.started == []

@@ -150,11 +150,17 @@ def package_cached(name):
     numba's cache now (then it is loaded); False when it would have to be compiled (the
     first fit on a machine, or after fastnn's kernel sources changed)."""
     from . import generic
+
+    return package_kernel(getattr(generic, name), generic.SIGNATURES[name]) is not None
+
+
+def package_kernel(dispatcher, signature):
+    """One of fastnn's own kernels (a dispatcher of ``fastnn.kernels``), compiled in this
+    process or loaded from numba's cache now; None when it would have to be compiled."""
     from .compiler import check_package_cache
 
     check_package_cache()  # stale package caches are reset first, as compiler.compiled does
-    dispatcher = getattr(generic, name)
-    return bool(dispatcher.signatures) or _load_cached(dispatcher, generic.SIGNATURES[name]) is not None
+    return dispatcher if dispatcher.signatures else _load_cached(dispatcher, signature)
 
 
 # ------------------------------------------------------------------ loading
@@ -498,6 +504,67 @@ class Tiered:
             if generated_failed and generic_failed:
                 return self.request.compile_now()  # as without tiering (raises what the compile raises)
             time.sleep(0.005)
+
+
+# ------------------------------------------------------------------ tiered sweep kernels
+
+def lane_kernel(request, fallback, fallback_signature):
+    """The kernel of ``request`` (a generated sweep kernel, or a generated validation
+    pass: kernels called once per block of configurations and slice of epochs, each call
+    independent of which kernel ran the one before) if this process or the disk cache has
+    it; else, tiering on and the shape-generic ``fallback`` (``kernels.sweeplanes.train``,
+    ``lane_metrics.evaluate_lanes``: same arguments) compiled or in numba's cache, a
+    ``TieredCalls`` that runs ``fallback`` until the background compile finishes; else
+    ``request`` compiled now (tiering off, or the first sweep on a machine: the generated
+    kernel compiles faster than the shape-generic one)."""
+    kernel_now = kernel(request)
+    if kernel_now is not None:
+        return kernel_now
+    generic = package_kernel(fallback, fallback_signature)
+    if generic is None:
+        return request.compile_now()
+    return TieredCalls(request, generic)
+
+
+_calls = {"fallback": 0, "generated": 0}
+_calls_lock = threading.Lock()
+
+
+def tiered_calls():
+    """{"fallback": n, "generated": n}: the calls ``TieredCalls`` kernels of this process
+    made on each kind of kernel (for benchmarks and tests)."""
+    with _calls_lock:
+        return dict(_calls)
+
+
+class TieredCalls:
+    """A kernel made of independent calls (a sweep kernel: one block's slice of epochs,
+    parameters and shuffling states carried in its arrays) that runs the shape-generic
+    ``fallback`` while ``request`` compiles in the background, and the generated kernel
+    from the first call after the compile finished. Both give the same numbers bit for
+    bit, so where the switch falls changes nothing. Safe to call from several threads."""
+
+    def __init__(self, request, fallback):
+        self.request, self.fallback = request, fallback
+        self.job = _jobs.start(request)
+        self.generated = None
+        self._lock = threading.Lock()
+
+    def current(self):
+        """The kernel the next call runs."""
+        if self.generated is None and self.job is not None and _jobs.poll(self.job) in (_DONE, _FAILED):
+            with self._lock:
+                if self.generated is None and self.job is not None:
+                    if self.job.state() == _DONE:
+                        self.generated = _load_cached(self.request.dispatcher(), self.request.signature)
+                    self.job = None  # failed, or not loadable here: the rest on the fallback
+        return self.generated if self.generated is not None else self.fallback
+
+    def __call__(self, *args):
+        kernel_now = self.current()
+        with _calls_lock:
+            _calls["fallback" if kernel_now is self.fallback else "generated"] += 1
+        return kernel_now(*args)
 
 
 def _slice_epochs(previous, per_epoch, left):
