@@ -408,6 +408,21 @@ def test_a_background_compile_happens_and_is_used(private_cache):
     assert_bits_equal(net.params, plain.params, "params")
 
 
+def test_an_uncompiled_kernel_tiers_without_importing_its_module(private_cache):
+    """Whether a kernel was compiled on this machine is read from its marker file, not by
+    importing its generated module (tens to hundreds of milliseconds for a long one):
+    before the compile, kernel() says "tier" and imports nothing; after it, the marker is
+    there and a process that has not imported the module loads the kernel."""
+    folder, request = private_cache
+    assert tiering.kernel(request) is None
+    assert request.digest not in cache._memory and not (folder / f"k_{request.digest}.py").exists()
+    request.compile_now()
+    assert (folder / f"k_{request.digest}.{request.name}.compiled").exists()
+    cache._memory.pop(request.digest)  # as in a new process
+    sys.modules.pop(f"fastnn_generated_{request.digest}", None)
+    assert tiering.kernel(request) is not None
+
+
 def test_a_background_sweep_compile_happens_and_is_used(private_cache):
     """The first sweep of an uncompiled shape trains on the lane kernel while a background
     process compiles the generated sweep kernel; once it is done, the next sweep runs on

@@ -78,7 +78,34 @@ def load(source_text, name, signature, slp=True):
             folder = None if disabled() else cache_dir()
             module = _from_memory(source_text, key) if folder is None else _from_file(source_text, key, folder)
             _memory[key] = module
-        return compiled(getattr(module, name), signature, slp)
+        dispatcher = compiled(getattr(module, name), signature, slp)
+    if module.CACHE:
+        _mark_compiled(key, name)
+    return dispatcher
+
+
+def marker(key, name):
+    """The file that says function ``name`` of module ``k_<key>.py`` was compiled into
+    numba's cache on this machine (or None without a cache folder). ``kernels.tiering``
+    reads it to know, without importing the module (tens to hundreds of milliseconds for
+    a long one), that a kernel is not compiled yet. A marker whose machine code is gone
+    (numba's cache emptied, another CPU) only costs that import: the load then misses."""
+    folder = None if disabled() else cache_dir()
+    return None if folder is None else os.path.join(folder, f"k_{key}.{name}.compiled")
+
+
+def marked(key, name):
+    path = marker(key, name)
+    return path is not None and os.path.exists(path)
+
+
+def _mark_compiled(key, name):
+    path = marker(key, name)
+    if path is not None and not os.path.exists(path):
+        try:
+            write_atomically(path, lambda handle: handle.write(b""))
+        except OSError:  # an unwritable folder: tiering then imports the module to check
+            pass
 
 
 def _from_memory(source_text, key):
@@ -88,11 +115,18 @@ def _from_memory(source_text, key):
     return module
 
 
-def _from_file(source_text, key, folder):
+def write_module(source_text, key, folder):
+    """The path of ``k_<key>.py`` in ``folder``, written (atomically) unless its text is
+    there already."""
     text = "CACHE = True\n" + source_text
     path = os.path.join(folder, f"k_{key}.py")
     if _read(path) != text:
         write_atomically(path, lambda handle: handle.write(text.encode()))
+    return path
+
+
+def _from_file(source_text, key, folder):
+    path = write_module(source_text, key, folder)
     module_name = f"fastnn_generated_{key}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)

@@ -121,8 +121,9 @@ class Request:
         return getattr(_module(self.source, self.digest), self.name)
 
     def child_args(self):
-        """The background process's arguments (the module file written first)."""
-        path = os.path.abspath(_module(self.source, self.digest).__file__)
+        """The background process's arguments (the module file written first, not
+        imported here)."""
+        path = os.path.abspath(cache.write_module(self.source, self.digest, cache.cache_dir()))
         return [path, self.name, self.signature, "1" if self.slp else "0"]
 
     def compile_now(self):
@@ -207,9 +208,9 @@ def kernel(request):
     result cannot be loaded, makes it compile now too (raising what the compile raises)."""
     if not enabled():
         return request.compile_now()
-    dispatcher = request.dispatcher()
-    if dispatcher.signatures:
-        return dispatcher
+    imported = request.digest in cache._memory
+    if imported and request.dispatcher().signatures:
+        return request.dispatcher()
     job = _jobs.get(request.key)
     if job is not None:
         state = job.state()
@@ -218,8 +219,10 @@ def kernel(request):
         if state == _FAILED:
             return request.compile_now()
         # _DONE: the compile finished since; load it, or compile if its result is unusable
-        return _load_cached(dispatcher, request.signature) or request.compile_now()
-    return _load_cached(dispatcher, request.signature)
+        return _load_cached(request.dispatcher(), request.signature) or request.compile_now()
+    if not imported and not cache.marked(*request.key):
+        return None  # never compiled here: tier, without importing the module now
+    return _load_cached(request.dispatcher(), request.signature)
 
 
 # ------------------------------------------------------------------ background jobs
