@@ -86,14 +86,26 @@ def switch_at(monkeypatch):
     one epoch each, and switch to the generated kernel (compiled here, or loaded) at
     epoch k; returns the fake registry."""
 
-    def arrange(k):
-        registry = FakeRegistry(k)
+    def arrange(k, reference_until=None):
+        registry = FakeRegistry(k, package_at=0 if reference_until is None else reference_until)
         monkeypatch.setattr(tiering, "_jobs", registry)
         monkeypatch.setattr(tiering, "kernel", lambda request: None)
         monkeypatch.setattr(tiering, "_slice_epochs", lambda previous, per_epoch, left: 1)
         monkeypatch.setattr(tiering, "LOAD_SECONDS", 0.0)
         monkeypatch.setattr(tiering, "_load_cached", lambda dispatcher, signature: registry.started[0].compile_now())
-        monkeypatch.setattr(tiering, "package_cached", lambda name: True)
+        # reference_until=j: the generic kernel is not in numba's cache either; the fit
+        # starts on the reference and its background compile "finishes" at poll j + 1
+        package = {"ready": reference_until is None}
+        monkeypatch.setattr(tiering, "package_cached", lambda name: package["ready"])
+        poll = registry.poll
+
+        def package_poll(job):
+            state = poll(job)
+            if isinstance(job.request, tiering.PackageRequest) and state == tiering._DONE:
+                package["ready"] = True
+            return state
+
+        registry.poll = package_poll
         return registry
 
     return arrange
@@ -158,6 +170,24 @@ def test_switching_at_any_epoch_changes_no_number(name, switch_at, monkeypatch):
             assert_bits_equal(after_first, other[1], f"{what}: params")
             assert_bits_equal(second, other[2], f"{what}: warm-start history")
             assert_bits_equal(tiered.params, other[3], f"{what}: warm-start params")
+    # Nothing compiled yet (the first fit on a machine): the reference trains until the
+    # generic kernel is ready (epoch j), then the generic kernel until the generated one is
+    # (epoch k); or the reference straight to the generated kernel (k <= j).
+    for j, k in ((2, 4), (4, 2), (1, EPOCHS), (EPOCHS, EPOCHS)):
+        with monkeypatch.context() as patch:
+            switch_at(k, reference_until=j)
+            tiered = net.copy()
+            first = tiered.fit(X, y, lr=0.05, epochs=EPOCHS, seed=11, **kwargs)
+            info = tiering.last_fit()
+            assert info["reference_epochs"] == min(j, k) and info["generic_epochs"] == max(0, min(k, EPOCHS) - j)
+            assert info["switched_at"] == (k if k < EPOCHS else None), info
+            after_first = tiered.params.copy()
+            second = tiered.fit(X, y, lr=0.05, epochs=3, warm_start=True, **kwargs)
+        what = f"reference until {j}, generated from {k}"
+        assert_bits_equal(first, reference[0], f"{what}: history")
+        assert_bits_equal(after_first, reference[1], f"{what}: params")
+        assert_bits_equal(second, reference[2], f"{what}: warm-start history")
+        assert_bits_equal(tiered.params, reference[3], f"{what}: warm-start params")
 
 
 # tests/test_reliability.py's diverging 1-1 network: lr 1e3 makes the loss overflow in
@@ -207,16 +237,16 @@ def test_divergence_is_the_same_wherever_the_switch_falls(k, batch_size, switch_
 
 @pytest.mark.parametrize("first, fails", [("generated", ()), ("generic", ()), ("generic", ("generated",)),
                                           ("generated", ("package",)), ("neither", ("generated", "package"))])
-def test_without_a_cached_generic_kernel_the_first_ready_kernel_starts(first, fails, switch_at, monkeypatch):
+def test_without_a_cached_generic_kernel_the_reference_trains_first(first, fails, switch_at, monkeypatch):
     """The generic kernel not in numba's cache either (the first fit on a machine): both
-    compile in the background and the fit starts on the first one ready (the generated
-    kernel: the whole fit on it; the generic one: tiered as usual); when both fail, the
-    generated kernel is compiled in the foreground. The numbers never change."""
+    compile in the background while the reference trains; the fit goes on with the first
+    one ready (the generic one: tiered as usual, the generated one when it is ready);
+    a failed compile is skipped; when both fail, the generated kernel is compiled in the
+    foreground. The numbers never change."""
     net, X, y = small_net()
     kwargs = RUNS["adam, mini-batches, l2"]
     expected = net.copy().fit(X, y, lr=0.05, epochs=EPOCHS, seed=11, backend="generic", **kwargs)
-    registry = switch_at(3 if first != "generated" else 1)
-    registry.package_at = 1 if first == "generic" else 3
+    registry = switch_at(3 if first != "generated" else 1, reference_until=1 if first == "generic" else 3)
     registry.fails = fails
     compiled_here = []
     original = tiering.Request.compile_now
@@ -226,30 +256,34 @@ def test_without_a_cached_generic_kernel_the_first_ready_kernel_starts(first, fa
         return original(self)
 
     monkeypatch.setattr(tiering.Request, "compile_now", compile_now)
-    package = {"ready": False}
-    monkeypatch.setattr(tiering, "package_cached", lambda name: package["ready"])
-    original_poll = registry.poll
-
-    def poll(job):
-        state = original_poll(job)
-        if isinstance(job.request, tiering.PackageRequest) and state == tiering._DONE:
-            package["ready"] = True
-        return state
-
-    registry.poll = poll
     history = net.fit(X, y, lr=0.05, epochs=EPOCHS, seed=11, **kwargs)
     assert_bits_equal(history, expected, f"{first} first, {fails} failed")
     info = tiering.last_fit()
     assert isinstance(registry.started[1], tiering.PackageRequest)
     assert registry.started[1].name == "train_general"
-    if first == "generic":
-        assert info["generic_epochs"] > 0
-        assert info["switched_at"] == (None if "generated" in fails else info["generic_epochs"])
-    else:
-        assert info["switched_at"] == 0 and info["generic_epochs"] == 0
+    if first == "generic":  # reference for 1 epoch, the generic kernel until the generated one at 3
+        assert (info["reference_epochs"], info["generic_epochs"]) == (1, 2 if "generated" not in fails else EPOCHS - 1)
+        assert info["switched_at"] == (None if "generated" in fails else 3)
+    elif first == "generated":  # reference for 1 epoch, then the generated kernel
+        assert (info["reference_epochs"], info["generic_epochs"], info["switched_at"]) == (1, 0, 1)
+    else:  # both failed at poll 4: the reference trained 3 epochs, the generated kernel compiled here the rest
+        assert (info["reference_epochs"], info["generic_epochs"], info["switched_at"]) == (3, 0, 3)
     # the generated kernel is loaded through _load_cached (patched: compile_now) or, when
     # both compiles failed, compiled here
     assert compiled_here.count("train_optim_adam") == (0 if first == "generic" and "generated" in fails else 1)
+
+
+def test_the_reference_does_not_train_when_its_epochs_would_hold_up_the_switch(switch_at, monkeypatch):
+    """Nothing compiled, but one reference epoch of this data would take longer than
+    REFERENCE_EPOCH_SECONDS: the fit waits for the first kernel instead."""
+    net, X, y = small_net()
+    expected = net.copy().fit(X, y, lr=0.05, epochs=EPOCHS, seed=11, backend="reference")
+    switch_at(4, reference_until=2)
+    monkeypatch.setattr(tiering, "REFERENCE_EPOCH_SECONDS", 7 * 1e-6 * net.spec.n_params * 0.99)
+    history = net.fit(X, y, lr=0.05, epochs=EPOCHS, seed=11)
+    info = tiering.last_fit()
+    assert info["reference_epochs"] == 0 and info["generic_epochs"] > 0 and info["switched_at"] is not None, info
+    assert_bits_equal(history, expected, "waited, then generic and generated")
 
 
 # ------------------------------------------------------------------ scheduling
@@ -459,7 +493,8 @@ import fastnn
 from fastnn.kernels import tiering
 net = fastnn.Network([3, 18, 2], "relu", "mse", seed=0)
 net.fit(np.ones((3, 3)), np.ones((3, 2)), lr=0.1, epochs=2, optimizer="adam")
-(job,) = tiering._jobs.jobs.values()
+# (two jobs when the generic kernel is not in numba's cache either: the one running)
+job = next(job for job in tiering._jobs.jobs.values() if job.process is not None)
 time.sleep(1.0)
 print(job.process.pid, job.state(), flush=True)
 if sys.argv[1] == "kill":

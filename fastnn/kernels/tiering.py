@@ -29,8 +29,10 @@ starts on the generated kernel.
 
 When the generic kernel is not in numba's cache either (the first fit on a machine, or
 the first after fastnn's kernel sources changed: it compiles in seconds too), both
-compile in background processes, since the foreground has nothing to train on yet, and
-the fit starts on whichever is ready first (``Tiered._first_ready``).
+compile in background processes and the fit trains meanwhile on ``fastnn.reference``,
+the pure-Python oracle every kernel equals bit for bit (hundreds of times slower than a
+kernel, but a short fit of a small network ends on it in a fraction of a second), then
+on whichever kernel is ready first.
 
 The background process ends with this one: it exits when the pipe from this process
 closes (this process exited or was killed, however), and an ``atexit`` hook kills it
@@ -76,6 +78,10 @@ LOAD_SECONDS = 0.02
 # more it runs at normal priority on another one (the sooner it ends, the sooner a long
 # fit switches).
 NICE = 10
+# The reference trains the first epochs only when one epoch of it (about
+# ``specialized._reference_stage``'s seconds_per_sample per sample) takes less than this:
+# the switch to a compiled kernel waits for the end of a reference slice.
+REFERENCE_EPOCH_SECONDS = 0.1
 # The source file header kernels.cache writes before a generated module's text.
 _HEADER = "CACHE = True\n"
 
@@ -418,11 +424,12 @@ _last = threading.local()
 
 
 def last_fit():
-    """How this thread's last tiered ``fit`` ran: dict with ``epochs``, ``generic_epochs``
-    (epochs trained on the generic kernel), ``switched_at`` (the epoch the generated
-    kernel took over, None if it did not), ``slices`` (generic kernel calls),
-    ``generic_s`` and ``generated_s`` (seconds in each kind of kernel, the switch's
-    loading in the second); None if no fit tiered yet."""
+    """How this thread's last tiered ``fit`` ran: dict with ``epochs``,
+    ``reference_epochs`` and ``generic_epochs`` (epochs trained by the reference, while
+    no kernel was compiled yet, and by the generic kernel), ``switched_at`` (the epoch the
+    generated kernel took over, None if it did not), ``slices`` (reference and generic
+    calls), ``reference_s``, ``generic_s`` and ``generated_s`` (seconds in each, the
+    switch's loading in the last); None if no fit tiered yet."""
     return getattr(_last, "value", None)
 
 
@@ -434,79 +441,77 @@ class Tiered:
     it.
 
     When the generic kernel is not in numba's cache either (the first fit on a machine,
-    or after fastnn's kernel sources changed), both compile in background processes (the
-    foreground has nothing to run meanwhile) and the fit starts on whichever is ready
-    first; if both fail, the generated kernel is compiled here, as without tiering."""
+    or after fastnn's kernel sources changed), both compile in background processes and
+    the fit trains on ``reference`` (``fastnn.reference.train`` behind the same contract:
+    the oracle every kernel equals, bit for bit; a 20-epoch fit of a small network on 100
+    samples takes it about 0.05 s) until either is ready; if both fail, the generated
+    kernel is compiled here, as without tiering."""
 
-    def __init__(self, generic, request, wrap, generic_name):
+    def __init__(self, generic, request, wrap, generic_name, reference):
         self.generic, self.request, self.wrap, self.generic_name = generic, request, wrap, generic_name
+        self.reference = reference
 
     def __call__(self, params, X, Y, lr, epochs, batch_size, shuffle, history, run):
-        record = dict(epochs=epochs, generic_epochs=0, switched_at=None, slices=0, generic_s=0.0, generated_s=0.0,
-                      waited_s=0.0)
+        record = dict(epochs=epochs, reference_epochs=0, generic_epochs=0, switched_at=None, slices=0,
+                      reference_s=0.0, generic_s=0.0, generated_s=0.0)
         _last.value = record
         job = _jobs.start(self.request)
-        if not package_cached(self.generic_name):
-            started = time.perf_counter()
-            generated = self._first_ready(job)
-            record["waited_s"] = time.perf_counter() - started
-            if generated is not None:
-                record["switched_at"] = 0
-                started = time.perf_counter()
-                diverged = self.wrap(generated)(params, X, Y, lr, epochs, batch_size, shuffle, history, run)
-                record["generated_s"] = time.perf_counter() - started
-                return diverged
-        generic = self.generic()  # loads the generic kernel (numba's cache) while the child starts
+        package = None
+        if package_cached(self.generic_name):
+            kind, trainer = "generic", self.generic()  # loaded from numba's cache while the child starts
+        else:
+            kind, trainer = "reference", self.reference
+            package = _jobs.start(PackageRequest(self.generic_name), now=True)
+            if X.shape[0] * self.reference.seconds_per_sample > REFERENCE_EPOCH_SECONDS:
+                trainer = None  # an epoch would hold up the switch too long: wait instead
         done, count, per_epoch = 0, 1, None
         while done < epochs:
             state = _jobs.poll(job)
-            if state == _DONE and (per_epoch is None or (epochs - done) * per_epoch > LOAD_SECONDS):
+            # the generated kernel once compiled, if the rest pays for loading it (always
+            # from the reference, which is far slower than either kernel)
+            if state == _DONE and (kind == "reference" or per_epoch is None
+                                   or (epochs - done) * per_epoch > LOAD_SECONDS):
                 started = time.perf_counter()
                 loaded = _load_cached(self.request.dispatcher(), self.request.signature)
                 if loaded is not None:
-                    record["switched_at"] = done
-                    diverged = self.wrap(loaded)(params, X, Y, lr, epochs - done, batch_size, shuffle,
-                                                 history[done:], run)
-                    record["generated_s"] = time.perf_counter() - started
-                    return diverged if diverged < 0 else done + diverged
+                    return self._finish(record, loaded, done, params, X, Y, lr, epochs, batch_size, shuffle,
+                                        history, run, started)
                 state = _FAILED  # compiled, but not loadable here: the rest on the generic kernel
-            if state in (_DONE, _FAILED):
+            if package is not None and _jobs.poll(package) in (_DONE, _FAILED):
+                if package.state() == _DONE and package_cached(self.generic_name):
+                    kind, trainer, count, per_epoch = "generic", self.generic(), 1, None
+                package = None
+            if kind == "reference" and package is None and state == _FAILED:
+                # neither compiled: as without tiering (raises what the compile raises)
+                return self._finish(record, self.request.compile_now(), done, params, X, Y, lr, epochs, batch_size,
+                                    shuffle, history, run, time.perf_counter())
+            if trainer is None:
+                time.sleep(0.005)
+                continue
+            if kind == "generic" and state in (_DONE, _FAILED):
                 count = epochs - done  # nothing more to wait for
             else:
                 count = _slice_epochs(count, per_epoch, epochs - done)
             started = time.perf_counter()
-            diverged = generic(params, X, Y, lr, count, batch_size, shuffle, history[done : done + count], run)
+            diverged = trainer(params, X, Y, lr, count, batch_size, shuffle, history[done : done + count], run)
             elapsed = time.perf_counter() - started
             record["slices"] += 1
-            record["generic_s"] += elapsed
+            record[f"{kind}_s"] += elapsed
             if diverged >= 0:
-                record["generic_epochs"] = done + diverged
+                record[f"{kind}_epochs"] += diverged
                 history[done + count :] = np.nan
                 return done + diverged
             done += count
-            record["generic_epochs"] = done
+            record[f"{kind}_epochs"] += count
             per_epoch = elapsed / count
         return -1
 
-
-    def _first_ready(self, job):
-        """Wait for the generated kernel's compile or the generic kernel's, whichever
-        ends first: the generated kernel (loaded), or None once the generic one loads."""
-        package = _jobs.start(PackageRequest(self.generic_name), now=True)
-        generated_failed = generic_failed = False
-        while True:
-            if not generated_failed and _jobs.poll(job) in (_DONE, _FAILED):
-                loaded = _load_cached(self.request.dispatcher(), self.request.signature) if job.state() == _DONE else None
-                if loaded is not None:
-                    return loaded
-                generated_failed = True
-            if not generic_failed and _jobs.poll(package) in (_DONE, _FAILED):
-                if package.state() == _DONE and package_cached(self.generic_name):
-                    return None
-                generic_failed = True
-            if generated_failed and generic_failed:
-                return self.request.compile_now()  # as without tiering (raises what the compile raises)
-            time.sleep(0.005)
+    def _finish(self, record, kernel_now, done, params, X, Y, lr, epochs, batch_size, shuffle, history, run, started):
+        """The epochs from ``done`` on the generated kernel ``kernel_now``."""
+        record["switched_at"] = done
+        diverged = self.wrap(kernel_now)(params, X, Y, lr, epochs - done, batch_size, shuffle, history[done:], run)
+        record["generated_s"] = time.perf_counter() - started
+        return diverged if diverged < 0 else done + diverged
 
 
 # ------------------------------------------------------------------ tiered sweep kernels
