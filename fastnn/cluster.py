@@ -10,7 +10,8 @@ then runs its blocks of configurations as tasks on the client's workers:
   worker picks and builds the kernel itself from the network's shape (a pickled numba
   dispatcher carries no machine code), once per worker process, loading it from the
   worker's disk cache when it is there (``fastnn.kernels.cache``);
-* there are several tasks per worker thread, so that the scheduler balances them; their
+* tasks are as small as still pays for their overhead (``blocks_per_task``), so that a
+  big sweep has many tasks per worker thread for the scheduler to balance; their
   results are written into their slots by group and block index, in whatever order they
   finish, and shown on the progress bar as they arrive;
 * tasks are pure (inputs to block results, nothing shared or mutated): when a worker dies,
@@ -27,9 +28,18 @@ import uuid
 
 import numpy as np
 
-# Tasks per worker thread when blocks_per_task is not given: enough for the scheduler to
-# even out a slow worker, few enough that each task amortises its overhead.
-TASKS_PER_THREAD = 4
+# The efficiency model of docs/distributed.md, its figures measured on this project's
+# 2-core VM (bench/dask_overhead.py): a task costs a worker about TASK_OVERHEAD seconds
+# (o: inputs, call, results) and the scheduler and client about SCHEDULER_SECONDS each
+# (s, one task at a time). A task of b blocks of t seconds keeps above 90% efficiency
+# when b * t >= 9 * o and b * t >= 2 * N * s (N worker threads).
+TASK_OVERHEAD = 6.2e-3
+SCHEDULER_SECONDS = 2.25e-3
+# A configuration-step (one sample's forward and backward pass and its share of the
+# update) costs about this many seconds per parameter: the lane kernels of plain SGD
+# (0.09-0.15 ns measured, bench/sweep_sizes.py), the vectorised optimizer kernels, and
+# configurations trained one at a time (dropout) on the single-network kernels.
+STEP_SECONDS_PER_PARAM = {"plain": 0.15e-9, "vectorised": 0.5e-9, "one at a time": 2e-9}
 
 
 def _versions():
@@ -100,10 +110,28 @@ def prepare(client, plans):
         client.cancel(futures)
 
 
-def blocks_per_task(client, n_blocks):
-    """Default blocks per task: about TASKS_PER_THREAD tasks per worker thread."""
+def blocks_per_task(client, n_blocks, block_seconds):
+    """Default blocks per task for ``n_blocks`` blocks of about ``block_seconds`` each:
+    as few as make a task pay for itself by the efficiency model (``TASK_OVERHEAD``,
+    ``SCHEDULER_SECONDS``), so that a sweep has as many tasks as it can afford (the
+    scheduler evens out slow or lost workers with them), but never so many that a worker
+    thread gets no task."""
     threads = max(1, sum(client.nthreads().values()))
-    return max(1, math.ceil(n_blocks / (TASKS_PER_THREAD * threads)))
+    task_seconds = max(9 * TASK_OVERHEAD, 2 * threads * SCHEDULER_SECONDS)
+    paying = math.ceil(task_seconds / max(block_seconds, 1e-12))
+    return max(1, min(paying, math.ceil(n_blocks / threads)))
+
+
+def block_seconds(plan, configs, epochs, n_samples):
+    """About how long ``configs`` configurations of ``plan``'s group train for ``epochs``
+    epochs on ``n_samples`` samples on one thread (``STEP_SECONDS_PER_PARAM``)."""
+    from fastnn import sweep_options
+
+    if plan.options.is_plain:
+        kind = "plain"
+    else:
+        kind = "vectorised" if sweep_options.vectorised(plan.spec, plan.options) else "one at a time"
+    return configs * epochs * n_samples * plan.spec.n_params * STEP_SECONDS_PER_PARAM[kind]
 
 
 def _task(plan, X, Y, P, seeds, rates, chunk):

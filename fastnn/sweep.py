@@ -150,8 +150,9 @@ def sweep(
     NUMBA_NUM_THREADS, i.e. all cores unless that variable says otherwise). Neither changes
     any result.
     ``client``: a ``dask.distributed.Client``; the blocks then train as tasks on its
-    workers (``blocks_per_task`` blocks each; default: enough tasks for every worker
-    thread to take several), with the same result bit for bit (see ``fastnn.cluster`` and
+    workers (``blocks_per_task`` blocks each; default: tasks as small as still pay for
+    their overhead by docs/distributed.md's model, at least one per worker thread), with
+    the same result bit for bit (see ``fastnn.cluster`` and
     docs/distributed.md). ``store``: a folder where every finished block is saved as it
     completes; a sweep started again with the same arguments and data trains only the
     blocks missing there, with the same result as an uninterrupted run (see
@@ -548,7 +549,8 @@ def _train_whole_blocks(jobs, inputs_of, Xc, Yc, losses, diverged, stuck, bar, c
     else:
         from . import cluster
 
-        per_task = blocks_per_task or cluster.blocks_per_task(client, len(missing))
+        per_task = blocks_per_task or cluster.blocks_per_task(client, len(missing), np.mean(
+            [cluster.block_seconds(plans[g], chunk, epochs, Xc.shape[0]) for g, _ in missing] or [0.0]))
     units = []  # (group, first block, block after the last): consecutive missing blocks of a group
     for g, b in missing:
         if units and units[-1][0] == g and units[-1][2] == b and units[-1][2] - units[-1][1] < per_task:

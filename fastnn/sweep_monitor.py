@@ -219,7 +219,8 @@ def train(jobs, inputs_of, X, Y, losses, diverged, stuck, bar, chunk, threads, m
             elif client is not None:
                 from . import cluster
 
-                per = blocks_per_task or cluster.blocks_per_task(client, len(blocks))
+                per = blocks_per_task or cluster.blocks_per_task(
+                    client, len(blocks), cluster.block_seconds(group.plan, chunk, e1 - e0, X.shape[0]))
             else:
                 per = 1
             units += [(gi, b, blocks[b:b + per]) for b in range(0, len(blocks), per)]

@@ -192,3 +192,56 @@ def test_a_watched_sweep_on_the_cluster_equals_the_local_one(client):
     local = run(WATCHED)
     remote = run(WATCHED, client=client, chunk=5, blocks_per_task=2)
     assert_same_watch(remote, local, "watched sweep on the cluster")
+
+
+def _kernel_loads():
+    """On a worker: {generated module digest: (signatures, cache hits + misses)} of every
+    generated kernel this process compiled or loaded (numba counts both per signature)."""
+    from numba.core.registry import CPUDispatcher
+
+    from fastnn.kernels import cache
+
+    out = {}
+    for digest, module in list(cache._memory.items()):
+        for name, value in vars(module).items():
+            if isinstance(value, CPUDispatcher) and value.signatures:
+                stats = value.stats
+                out[f"{digest}.{name}"] = (len(value.signatures),
+                                           sum(stats.cache_hits.values()) + sum(stats.cache_misses.values()))
+    return out
+
+
+def test_each_worker_compiles_or_loads_a_shape_once(client):
+    """Two cluster sweeps of the same grid: each worker process builds each generated
+    kernel once (one signature, one compile or cache load), the second sweep reuses it."""
+    run(PLAIN, client=client)
+    first = client.run(_kernel_loads)
+    run(PLAIN, client=client, chunk=4)
+    second = client.run(_kernel_loads)
+    assert first == second and all(first.values()), (first, second)
+    for worker, kernels in second.items():
+        assert kernels and all(loads == (1, 1) for loads in kernels.values()), (worker, kernels)
+
+
+class _Threads:
+    """A client stand-in for blocks_per_task: ``n`` worker threads."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def nthreads(self):
+        return {f"worker-{i}": 1 for i in range(self.n)}
+
+
+def test_tasks_are_sized_by_the_efficiency_model():
+    """Default blocks per task (docs/distributed.md's model): tasks of at least
+    9 x TASK_OVERHEAD and 2 x N x SCHEDULER_SECONDS of work, but never fewer tasks than
+    threads; costly blocks one per task."""
+    from fastnn import cluster
+
+    two = _Threads(2)
+    assert cluster.blocks_per_task(two, 32, 0.42e-3) == 16  # tiny blocks: one task per thread
+    assert cluster.blocks_per_task(two, 80, 1.0) == 1  # costly blocks: a task each
+    assert cluster.blocks_per_task(two, 100_000, 1e-3) == 56  # ceil(9 x 6.2 ms / 1 ms)
+    assert cluster.blocks_per_task(_Threads(100), 10**6, 1e-3) == 450  # the scheduler: 2 x 100 x 2.25 ms
+    assert cluster.blocks_per_task(two, 1, 1e-9) == 1
