@@ -28,6 +28,14 @@ implementations that run different numbers of epochs stay comparable.
 JAX and PyTorch are imported only when ``compare=True`` and skipped, with a note, when
 they are not installed or cannot train the network (e.g. binary cross-entropy without a
 sigmoid output).
+
+Before any of that, ``first_call`` times what a new shape costs in a new process (issue
+14): the first ``fit`` of the network in this process, from ``Network(...)`` to the end
+of the fit, with compilation as a user gets it (``fastnn.kernels.tiering``: by default a
+shape whose generated kernel is not compiled yet starts on the shape-generic kernel while
+the generated one compiles in the background; with ``FASTNN_TIERING=0`` the generated
+kernel is compiled, or loaded from the disk cache, before training), which kernel ran it,
+and the same fit once the generated kernel is compiled (``tiering.wait()``) and loaded.
 """
 from __future__ import annotations
 
@@ -238,12 +246,27 @@ class Row:
 
 
 @dataclass
+class FirstCall:
+    """The first ``fit`` of the case's network in this process and a warm one (``first_call``)."""
+
+    epochs: int
+    first_seconds: float  # Network(...) to the end of the first fit
+    kernel: str  # which kernel trained the first fit
+    tiering: bool  # fastnn.kernels.tiering.enabled() (FASTNN_TIERING, the disk cache)
+    waited_seconds: float  # tiering.wait(): what was left of the background compile
+    warm_seconds: float  # the same, once the generated kernel is compiled and loaded
+    same: bool  # the first and the warm fit gave the same history and parameters, bit for bit
+    warm_kernel: str = "the generated kernel"
+
+
+@dataclass
 class Result:
     case: Case
     rows: dict  # name -> Row, in IMPLS' order
     rtol: float = RTOL
     notes: list = field(default_factory=list)
     versions: dict = field(default_factory=dict)
+    first: FirstCall | None = None
 
     @property
     def same_numbers(self):
@@ -337,6 +360,89 @@ def _version(name):
         return None
 
 
+FIRST_EPOCHS = 20  # first_call's fit, unless epochs are given
+
+
+def _kernel_that_ran(spec, tiered, record, enabled):
+    """Which kernel trained a fit: ``record`` is tiering.last_fit() after it, ``tiered``
+    whether that record is this fit's (a new one)."""
+    from .kernels import specialized
+
+    if specialized.kind(spec) is None:
+        return "the generic kernel (no generated kernel for a network this wide)"
+    if tiered:
+        parts = []
+        if record.get("reference_epochs"):
+            parts.append(f"fastnn.reference for {record['reference_epochs']:,} epochs")
+        if record.get("generic_epochs"):
+            parts.append(f"the shape-generic kernel for {record['generic_epochs']:,} epochs")
+        if record.get("switched_at") is not None:
+            parts.append(f"the generated kernel from epoch {record['switched_at'] + 1}")
+        if not parts:
+            parts.append("the shape-generic kernel")
+        ending = ("its compile ended during the fit" if record.get("switched_at") is not None
+                  else "it compiled in the background meanwhile")
+        return ", then ".join(parts) + f" (tiered: {ending})"
+    if enabled:
+        return "the generated kernel (already compiled: in this process or in the disk cache)"
+    return "the generated kernel"
+
+
+def first_call(case, epochs=FIRST_EPOCHS):
+    """FirstCall: ``Network(...)`` plus an ``epochs``-epoch ``fit`` of ``case``, timed
+    together, as the first fit of the network in this process (compilation as a user gets
+    it), which kernel ran it, then ``tiering.wait()``, a fit that loads the generated
+    kernel, and the same fit timed again (warm)."""
+    from .kernels import tiering
+
+    X, y = case.data()
+    kwargs = dict(batch_size=case.batch_size, optimizer=case.optimizer)
+
+    def fit():
+        started = time.perf_counter()
+        net = case.network()
+        history = net.fit(X, y, case.lr, epochs, **kwargs)
+        return time.perf_counter() - started, np.asarray(history, dtype=np.float64), net.params.copy()
+
+    previous = tiering.last_fit()
+    first_seconds, history, params = fit()
+    record = tiering.last_fit()
+    tiered = record is not None and record is not previous
+    kernel = _kernel_that_ran(case.spec, tiered, record, tiering.enabled())
+    started = time.perf_counter()
+    tiering.wait()
+    waited = time.perf_counter() - started
+    fit()  # loads the generated kernel
+    warm_seconds, warm_history, warm_params = fit()
+    same = bool(np.array_equal(history, warm_history, equal_nan=True) and np.array_equal(params, warm_params))
+    from .kernels import specialized
+
+    warm_kernel = "the generated kernel" if specialized.kind(case.spec) is not None else "the generic kernel"
+    if tiered and "failed" in tiering.jobs().values():
+        warm_kernel = "the shape-generic kernel (the generated kernel's background compile failed)"
+    return FirstCall(epochs, first_seconds, kernel, tiering.enabled(), waited, warm_seconds, same, warm_kernel)
+
+
+def format_first_call(first):
+    """The lines ``format_result`` shows for a FirstCall."""
+    lines = [f"First result: Network(...) plus a {first.epochs:,}-epoch fit, compiling as a user's first fit of "
+             "this network does, then the same once its generated kernel is compiled and loaded:"]
+    lines.append(f"  first fit: {format_seconds(first.first_seconds)}, on {first.kernel}")
+    if not first.tiering:
+        lines.append("    tiering off (FASTNN_TIERING=0, or no disk cache): this time includes compiling the generated "
+                     "kernel, or loading it from the disk cache (by default a new shape starts at once on the "
+                     "shape-generic kernel while the generated one compiles in the background)")
+    warm = f"  warm fit:  {format_seconds(first.warm_seconds)}, on {first.warm_kernel}"
+    if first.warm_seconds > 0:
+        warm += f" (first / warm: {format_times(first.first_seconds / first.warm_seconds)})"
+    if first.waited_seconds >= 0.001:
+        warm += f", after waiting {format_seconds(first.waited_seconds)} for the background compile"
+    lines.append(warm)
+    if not first.same:
+        lines.append("  NOT the same numbers in the first and the warm fit")
+    return lines
+
+
 # ---------------------------------------------------------------- checking
 
 
@@ -365,18 +471,27 @@ def check_settings(epochs=None, repeats=5, seconds=0.1):
     return epochs, check.integer(repeats, "repeats", 1), check.positive_float(seconds, "seconds")
 
 
-def run(case, epochs=None, compare=True, repeats=5, seconds=0.1, rtol=RTOL, log=None):
+def run(case, epochs=None, compare=True, repeats=5, seconds=0.1, rtol=RTOL, log=None, first=True):
     """Time every implementation on ``case`` and check it against the reference.
 
     ``epochs``: epochs per timed run of the compiled implementations (the slow ones run at
     most that many); default: enough for about ``seconds`` per run. ``compare``: also
     JAX and PyTorch when importable. ``repeats``: timed runs per implementation (fewer when
     a single run is much slower than ``seconds``). ``log``: called with a line of progress.
-    Returns a Result; ``format_result`` turns it into the table.
+    ``first``: time the network's first fit in this process and a warm one before anything
+    else (``first_call``, ``epochs`` or FIRST_EPOCHS epochs). Returns a Result;
+    ``format_result`` turns it into the table.
     """
     epochs, repeats, seconds = check_settings(epochs, repeats, seconds)
     log = log or (lambda line: None)
     rows, notes = {}, []
+    first_result = None
+    if first:  # before anything else in this process has compiled or loaded the network's kernels
+        log("timing the first fit ...")
+        try:
+            first_result = first_call(case, epochs or FIRST_EPOCHS)
+        except DivergenceError as error:
+            notes.append(f"first fit: diverged in {epoch_phrase(error.epoch)} (not timed)")
     for name in RUN_ORDER:
         impl = IMPLS[name]
         row = Row(name, impl.title)
@@ -438,7 +553,7 @@ def run(case, epochs=None, compare=True, repeats=5, seconds=0.1, rtol=RTOL, log=
         if row.skipped is None and IMPLS[name].requires:
             versions.update({m: _version(m) for m in IMPLS[name].requires})
     ordered = {name: rows[name] for name in IMPLS}
-    return Result(case, ordered, rtol, notes, versions)
+    return Result(case, ordered, rtol, notes, versions, first_result)
 
 
 # ---------------------------------------------------------------- the table
@@ -510,6 +625,8 @@ def format_result(result):
             "Compile time, not in the timings (first call: JIT compilation, or loading from the "
             "cache): " + ", ".join(compiled) + "."
         )
+    if result.first is not None:
+        lines += format_first_call(result.first)
     checked = [r for r in result.rows.values() if r.skipped is None and r.max_rel_diff is not None]
     if result.same_numbers:
         worst = max(r.max_rel_diff for r in checked)

@@ -564,7 +564,8 @@ def build_parser():
     p.add_argument("seed", nargs="*", help="seed numbers (000 .. 004); default: all")
     p.add_argument("--plot", metavar="DIR", help="also write the seeds' PNG plots into DIR")
     p.set_defaults(func=seeds)
-    p = sub.add_parser("bench", help="time fastnn on your network against its reference, JAX and PyTorch")
+    p = sub.add_parser("bench", help="time fastnn on your network against its reference, JAX and PyTorch, "
+                                     "and its first fit in a new process against a warm one")
     p.add_argument("--sizes", default="2,2,1", help="layer widths, e.g. 2,16,1 (default 2,2,1)")
     p.add_argument("--activation", default="relu", help="one name, or one per layer: relu,softmax")
     p.add_argument("--loss", default="squared_error")
@@ -574,7 +575,7 @@ def build_parser():
     p.add_argument("--samples", type=int, default=100, help="training samples (default 100)")
     p.add_argument("--epochs", type=int,
                    help="epochs per timed run of the compiled implementations, at most for the others "
-                        "(default: about --seconds per run)")
+                        "(default: about --seconds per run); also the first fit's (default 20)")
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 0.001)")
     p.add_argument("--seed", type=int, default=0,
                    help="seeds the data and the He initialisation (the next init seed if it starts with dead ReLUs)")

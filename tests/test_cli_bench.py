@@ -158,3 +158,79 @@ def test_bench_with_an_optimizer(monkeypatch, capsys):
     _check_fastnn_rows(_table(out))
     with pytest.raises(SystemExit, match="fastnn bench: unknown optimizer 'adamw'"):
         main(["bench", *TINY, "--optimizer", "adamw"])
+
+
+def _first_result(out):
+    """{"first": (seconds, rest of the line), "warm": ...} from fastnn bench's first-result lines."""
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("First result: "))
+    found = {}
+    for line in lines[at + 1 : at + 5]:
+        for key in ("first", "warm"):
+            if line.strip().startswith(f"{key} fit:"):
+                value, unit = line.split(":", 1)[1].split(",")[0].split()
+                found[key] = (float(value) * (1e-3 if unit == "ms" else 1.0), line)
+    return lines[at], found
+
+
+def test_bench_shows_the_first_and_the_warm_fit(capsys):
+    """The output has the network's first fit in this process and a warm one, both
+    positive, on the kernels that ran them; with FASTNN_TIERING=0 (the tests' setting) it
+    says the first includes the compile or the cache load."""
+    status, out = _bench(capsys, "--no-compare")
+    assert status == 0, out
+    header, found = _first_result(out)
+    assert "a 3-epoch fit" in header
+    assert set(found) == {"first", "warm"}, out
+    assert found["first"][0] > 0 and found["warm"][0] > 0
+    assert "on the generated kernel" in found["first"][1] and "on the generated kernel" in found["warm"][1]
+    assert "this time includes compiling the generated kernel, or loading it from the disk cache" in out
+    assert "NOT the same numbers in the first and the warm fit" not in out
+
+
+def test_first_call_fields():
+    """benchmark.first_call: the fields of a FirstCall are there and consistent."""
+    from fastnn.kernels import tiering
+
+    case = benchmark.make_case([3, 5, 2], "tanh", samples=10, batch_size=4, optimizer="adam")
+    first = benchmark.first_call(case, epochs=2)
+    assert first.epochs == 2 and first.first_seconds > 0 and first.warm_seconds > 0
+    assert first.waited_seconds >= 0 and first.same is True
+    assert first.tiering == tiering.enabled()
+    assert first.kernel.startswith("the ") and first.warm_kernel == "the generated kernel"
+    lines = benchmark.format_first_call(first)
+    assert lines[0].startswith("First result: Network(...) plus a 2-epoch fit")
+    assert any(line.strip().startswith("first fit: ") for line in lines)
+
+
+def test_first_call_names_the_kernel_that_ran(monkeypatch):
+    """Which kernel trained the first fit, from tiering.last_fit()'s record of a tiered fit
+    (here a fake one: the tests run with tiering off)."""
+    spec = benchmark.make_case([2, 3, 1], "relu").spec
+    name = benchmark._kernel_that_ran
+    assert name(spec, True, dict(generic_epochs=20, switched_at=None), True) == (
+        "the shape-generic kernel for 20 epochs (tiered: it compiled in the background meanwhile)")
+    assert name(spec, True, dict(generic_epochs=7, switched_at=7), True) == (
+        "the shape-generic kernel for 7 epochs, then the generated kernel from epoch 8 "
+        "(tiered: its compile ended during the fit)")
+    both = name(spec, True, dict(reference_epochs=3, generic_epochs=4, switched_at=7), True)
+    assert both.startswith("fastnn.reference for 3 epochs, then the shape-generic kernel for 4 epochs, then the gen")
+    assert name(spec, True, dict(switched_at=0), True).startswith("the generated kernel from epoch 1 (tiered")
+    assert "already compiled" in name(spec, False, None, True)
+    assert name(spec, False, None, False) == "the generated kernel"
+    wide = benchmark.make_case([2, 2000, 1], "relu", samples=4).spec
+    assert "no generated kernel" in name(wide, False, None, True)
+
+
+def test_bench_first_fit_divergence_is_a_note(monkeypatch, capsys):
+    """A first fit that diverges is said in a note, not a crash."""
+    from fastnn.errors import DivergenceError
+
+    def diverge(case, epochs):
+        raise DivergenceError(1, np.zeros(1))
+
+    monkeypatch.setattr(benchmark, "first_call", diverge)
+    status, out = _bench(capsys, "--no-compare")
+    assert status == 0, out
+    assert "first fit: diverged in the 2nd epoch (epoch=1) (not timed)" in out
+    assert "First result:" not in out

@@ -667,6 +667,8 @@ def no_training(monkeypatch):
 
     monkeypatch.setattr(fastnn.network, "generic_kernel", refuse)
     monkeypatch.setattr(fastnn.network.specialized, "train_kernel", refuse)
+    # fit gets its trainer (generated, generic or tiered) here since tiering (issue 14)
+    monkeypatch.setattr(fastnn.network.specialized, "fit_trainer", refuse)
     monkeypatch.setattr(fastnn.network.reference, "train", refuse)
 
 
