@@ -378,16 +378,9 @@ def _matches(name, words):
     return [w for w in words if w.lower() in name.lower()]
 
 
-def _version(name):
-    from importlib import metadata
-
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def _machine():
+    from fastnn.benchmark import _version  # (the orchestrating process only: nothing timed here)
+
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
