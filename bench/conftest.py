@@ -9,6 +9,11 @@ import platform
 
 import pytest
 
+# Steady-state benchmarks time the kernels a shape ends on: compiled (or loaded) in the
+# warm-up, not a first run on the shape-generic ones while they compile in the background
+# (fastnn.kernels.tiering). The start-up benchmarks (bench/startup.py) set their own.
+os.environ.setdefault("FASTNN_TIERING", "0")
+
 
 def _version(module):
     from importlib import metadata

@@ -13,11 +13,16 @@
 Run: .venv/bin/python bench/watch.py  (compilation is kept out of the timed figures:
 each sweep runs once untimed first).
 """
-import numpy as np
+import os
 
-import fastnn
-from fastnn import datasets
-from fastnn.seeds import SEED000_EPOCHS
+# steady-state timings: kernels compiled (or loaded) in the warm-up, not tiered (fastnn.kernels.tiering)
+os.environ.setdefault("FASTNN_TIERING", "0")
+
+import numpy as np  # noqa: E402
+
+import fastnn  # noqa: E402
+from fastnn import datasets  # noqa: E402
+from fastnn.seeds import SEED000_EPOCHS  # noqa: E402
 
 
 def timed(**kwargs):

@@ -17,6 +17,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+# steady-state timings: kernels compiled (or loaded) in the warm-up, not tiered (fastnn.kernels.tiering)
+os.environ.setdefault("FASTNN_TIERING", "0")
+
 import numpy as np  # noqa: E402
 
 import fastnn  # noqa: E402

@@ -343,6 +343,11 @@ def test_tiering_off_compiles_first(monkeypatch):
     monkeypatch.delenv("FASTNN_NO_CACHE", raising=False)
     monkeypatch.setenv("FASTNN_TIERING", "1")
     assert tiering.enabled()
+    with tiering.compiled_first():  # (fastnn demo's steady-state timing)
+        with tiering.compiled_first():
+            assert not tiering.enabled()
+        assert not tiering.enabled()
+    assert tiering.enabled()
 
 
 class FakeProcess:

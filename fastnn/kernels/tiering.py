@@ -52,6 +52,7 @@ writable cache folder): a background compile could not hand its result over.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import os
 import subprocess
@@ -87,10 +88,32 @@ _HEADER = "CACHE = True\n"
 
 
 def enabled():
-    """Whether ``fit`` tiers: FASTNN_TIERING is not 0/false/no/off, and the disk cache is on."""
-    if os.environ.get("FASTNN_TIERING", "").strip().lower() in ("0", "false", "no", "off"):
+    """Whether ``fit`` tiers: FASTNN_TIERING is not 0/false/no/off, no ``compiled_first``
+    block is running, and the disk cache is on."""
+    if _compiling_first or os.environ.get("FASTNN_TIERING", "").strip().lower() in ("0", "false", "no", "off"):
         return False
     return not cache.disabled() and cache.cache_dir() is not None
+
+
+_compiling_first = 0  # open compiled_first blocks, in any thread
+
+
+@contextlib.contextmanager
+def compiled_first():
+    """Within the block, fits and sweeps compile (or load) their kernels before they
+    train, as with FASTNN_TIERING=0: for timing the steady-state kernels with the compile
+    measured apart (``SweepResult.compile_seconds``), as ``fastnn demo`` does."""
+    global _compiling_first
+    with _compiling_lock:
+        _compiling_first += 1
+    try:
+        yield
+    finally:
+        with _compiling_lock:
+            _compiling_first -= 1
+
+
+_compiling_lock = threading.Lock()
 
 
 def _cores():
