@@ -1,6 +1,7 @@
 """Sweeps across network sizes: ns per configuration-step and per parameter (issue 19).
 
     .venv/bin/python -m bench.sweep_sizes                      # fastnn only
+    .venv/bin/python -m bench.sweep_sizes --optimizer adam --baseline   # Adam, and GeneralBlocks beside it
     /tmp/jaxenv/bin/python -m bench.sweep_sizes --jax          # with JAX jit(vmap) beside it
     python -m bench.sweep_sizes --baseline --jax --json out.json --markdown bench/RESULTS.md
     python -m bench.sweep_sizes --from-json out.json --markdown bench/RESULTS.md
@@ -25,6 +26,13 @@ smaller networks keep their generated kernels). ``--jax`` times JAX's
 compile untimed). Each case runs its own number of epochs (``SizeCase.epochs``) so that a
 call takes a fraction of a second to a few seconds.
 
+``--optimizer adam``: the same grids trained with ``fastnn.Adam()`` (default settings):
+past 64 parameters on the lane kernel's optimizer mode (``sweeplanes.train_optim``);
+``--baseline`` then times the path such sweeps took before it, one configuration at a time
+with fit's kernel (``sweep_options.GeneralBlocks``), over ``BASELINE_EPOCHS`` of the
+case's epochs (it is slow); ``--jax`` uses optax's ``adam`` (the same formula). Its
+RESULTS.md table is a subsection (``ADAM_BEGIN``..``ADAM_END``) inside the SGD section.
+
 This machine is shared: before each case the script waits (up to ``--wait-idle``
 seconds) for both cores to be idle, and reports the share of CPU time other processes
 took while the case ran (*other load*); ratios are meaningful within one run only.
@@ -32,6 +40,7 @@ took while the case ran (*other load*); ratios are meaningful within one run onl
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import importlib.util
 import json
@@ -47,12 +56,16 @@ from dataclasses import dataclass
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+# steady-state timings: kernels compiled (or loaded) in the warm-up, not tiered (fastnn.kernels.tiering)
+os.environ.setdefault("FASTNN_TIERING", "0")
 
 import fastnn  # noqa: E402
 from fastnn import datasets  # noqa: E402
 from fastnn.benchmark import _ns  # noqa: E402  (the tables' ns format)
 from fastnn.errors import TrainingWarning  # noqa: E402
+from fastnn import sweep_options  # noqa: E402
 from fastnn.kernels import sweepgen  # noqa: E402
+from fastnn.options import TrainOptions  # noqa: E402
 
 sweep_module = importlib.import_module("fastnn.sweep")
 
@@ -64,11 +77,16 @@ THREADS = 2
 TARGET_NS_PER_PARAM = 0.2  # issue 19: at most, per parameter per configuration-step, both cores
 TARGET_JAX = 5.0  # at least this many times faster than JAX jit(vmap) at every size
 TARGET_JAX_SMALL = 10.0  # ... and this many where the network is small (the generated kernels)
+OPTIMIZERS = ("sgd", "adam")  # --optimizer: plain SGD, or fastnn.Adam() with its default settings
+BASELINE_EPOCHS = 0.2  # the share of a case's epochs the GeneralBlocks baseline trains (at least 1)
 
 # The section this script writes into bench/RESULTS.md (bench/report.py keeps it when it
 # rewrites the rest of the file).
 BEGIN = "<!-- sweep-sizes: begin (python -m bench.sweep_sizes --markdown; bench/report.py keeps it) -->"
 END = "<!-- sweep-sizes: end -->"
+# The --optimizer adam table: a subsection inside BEGIN..END (so that report.py keeps it too).
+ADAM_BEGIN = "<!-- sweep-sizes-adam: begin (python -m bench.sweep_sizes --optimizer adam --markdown) -->"
+ADAM_END = "<!-- sweep-sizes-adam: end -->"
 
 
 @dataclass(frozen=True)
@@ -169,18 +187,25 @@ def wait_idle(limit_s, busy_below=0.15):
 # ---------------------------------------------------------------- implementations
 
 
-def run_sweep(case, epochs, threads=THREADS):
+def run_sweep(case, epochs, threads=THREADS, optimizer="sgd"):
     X, y = case.data()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrainingWarning)  # the spiral's classes come in order
         return fastnn.sweep(list(case.sizes), X, y, lr=list(case.lrs()), seeds=list(SEEDS), epochs=epochs,
                             activation=case.activation, loss=case.loss, init=INIT, batch_size=case.batch_size,
-                            progress=False, threads=threads)
+                            progress=False, threads=threads, optimizer=optimizer)
 
 
-def kernel_name(case):
+def kernel_name(case, optimizer="sgd"):
     """The module and function of the kernel that trains the case's group."""
-    kernel = sweep_module._kernel(case.spec(), case.batch_size, False)
+    if optimizer == "sgd":
+        kernel = sweep_module._kernel(case.spec(), case.batch_size, False)
+    else:
+        spec = case.spec()
+        options = TrainOptions.build(spec, optimizer)
+        if not sweep_options.vectorised(spec, options):
+            return "sweep_options.GeneralBlocks"
+        kernel = sweep_options.load(spec, options)
     function = getattr(kernel, "py_func", kernel)
     module = function.__module__.replace("fastnn.kernels.", "")
     return "sweepgen (generated)" if module.startswith("fastnn_generated_") else f"{module}.{function.__name__}"
@@ -201,29 +226,39 @@ def _baseline_kernel():
     return kernel
 
 
-def time_fastnn(case, repeats, threads=THREADS, baseline=False):
+def _general_blocks(spec, options):
+    """sweep_options.vectorised as it was before the lane kernel's optimizer mode: only
+    the generated kernels' networks; the others on GeneralBlocks."""
+    return sweepgen.supports(spec) and not options.has_dropout
+
+
+def time_fastnn(case, repeats, threads=THREADS, baseline=False, optimizer="sgd"):
     X, _ = case.data()
-    saved = sweep_module._kernel
-    if baseline:
+    saved = sweep_module._kernel, sweep_options.vectorised
+    epochs = case.epochs
+    if baseline and optimizer == "sgd":
         sweep_module._kernel = _baseline_kernel()
+    elif baseline:
+        sweep_options.vectorised = _general_blocks
+        epochs = max(1, round(case.epochs * BASELINE_EPOCHS))
     try:
-        first = run_sweep(case, 1, threads)  # compiles the kernel or loads it from the cache
+        first = run_sweep(case, 1, threads, optimizer)  # compiles the kernel or loads it from the cache
         whole, training = [], []
         for _ in range(repeats):
             started = time.perf_counter()
-            result = run_sweep(case, case.epochs, threads)
+            result = run_sweep(case, epochs, threads, optimizer)
             whole.append(time.perf_counter() - started)
             training.append(result.seconds)
-        name = kernel_name(case)
+        name = kernel_name(case, optimizer)
     finally:
-        sweep_module._kernel = saved
-    steps = len(result.configs) * case.epochs * len(X)
+        sweep_module._kernel, sweep_options.vectorised = saved
+    steps = len(result.configs) * epochs * len(X)
     return dict(ns=statistics.median(whole) / steps * 1e9, ns_min=min(whole) / steps * 1e9,
                 ns_training=statistics.median(training) / steps * 1e9, compile_s=first.compile_seconds,
                 diverged=int(result.diverged.sum()), kernel=name, losses_sum=float(np.nansum(result.losses)))
 
 
-def time_jax(case, repeats):
+def time_jax(case, repeats, optimizer="sgd"):
     from bench import cases as bench_cases
     from fastnn.compare import jax_impl
 
@@ -236,7 +271,10 @@ def time_jax(case, repeats):
         name=f"sweep-sizes-{case.name}", title=case.name, sizes=case.sizes, activation=case.activation,
         loss=case.loss, lr=float(lrs[0]), batch_size=case.batch_size, make_data=case.data,
         make_network=lambda: fastnn.Network(list(case.sizes), case.activation, case.loss, init=INIT, seed=0),
+        optimizer=optimizer,  # jax_impl: optax's adam for "adam"
     )
+    if optimizer != "sgd":
+        jax_case = dataclasses.replace(jax_case, name=f"{jax_case.name}-{optimizer}")
     bench_cases.CASES.setdefault(jax_case.name, jax_case)  # Case.data() looks itself up there
     prepared = jax_impl.prepare_sweep(jax_case, case.epochs, lrs, params)
     times = []
@@ -248,7 +286,7 @@ def time_jax(case, repeats):
                 compile_s=prepared.warmup_seconds)
 
 
-def measure(names, repeats, with_jax, baseline, idle_s, threads=THREADS):
+def measure(names, repeats, with_jax, baseline, idle_s, threads=THREADS, optimizer="sgd"):
     rows = []
     for name in names:
         case = CASES[name]
@@ -256,13 +294,13 @@ def measure(names, repeats, with_jax, baseline, idle_s, threads=THREADS):
         spec = case.spec()
         row = dict(case=name, sizes=list(case.sizes), n_params=spec.n_params, batch_size=case.batch_size,
                    epochs=case.epochs, samples=len(case.data()[0]), configs=len(case.lrs()) * len(SEEDS),
-                   threads=threads, started_idle=idle)
+                   threads=threads, started_idle=idle, optimizer=optimizer)
         with OtherLoad() as load:
-            row["fastnn"] = time_fastnn(case, repeats, threads)
+            row["fastnn"] = time_fastnn(case, repeats, threads, optimizer=optimizer)
             if baseline and not sweepgen.supports(spec):
-                row["baseline"] = time_fastnn(case, repeats, threads, baseline=True)
+                row["baseline"] = time_fastnn(case, repeats, threads, baseline=True, optimizer=optimizer)
             if with_jax:
-                row["jax"] = time_jax(case, repeats)
+                row["jax"] = time_jax(case, repeats, optimizer)
         row["other_load"] = load.share
         rows.append(row)
         print(_line(row), flush=True)
@@ -302,6 +340,72 @@ def machine():
     info["cores"] = os.cpu_count()
     info["date"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     return info
+
+
+def markdown_adam(data):
+    """The ``--optimizer adam`` subsection (between ADAM_BEGIN and ADAM_END) for a run's JSON."""
+    rows, info = data["rows"], data["machine"]
+    has_base = any("baseline" in r for r in rows)
+    has_jax = any("jax" in r for r in rows)
+    out = [ADAM_BEGIN, "### The same grids with Adam", ""]
+    out.append(
+        f"Written by `python -m bench.sweep_sizes --optimizer adam` ({info.get('date', '?')}, {info.get('cpu', '?')}, "
+        f"{info.get('cores', '?')} cores): the grids above trained with `fastnn.Adam()` (default settings). Past 64 "
+        "parameters they run on the lane kernel's optimizer mode (`sweeplanes.train_optim`, one function for every "
+        "optimizer, compiled once per machine)."
+        + (" *before*: the path such sweeps took before it, one configuration at a time with fit's kernel "
+           f"(`sweep_options.GeneralBlocks`), timed over {BASELINE_EPOCHS:.0%} of the epochs, in the same run."
+           if has_base else "")
+        + (" *JAX*: `jit(vmap(lax.scan))` with optax's `adam` (the same formula), float64." if has_jax else "")
+        + " Per sample, Adam's step (three divisions and a square root per parameter) costs far more than the "
+        "forward and backward passes; in batches it is spread over the batch."
+    )
+    out.append("")
+    head = ["network", "parameters", "kernel", "ns per configuration-step", "ns per parameter"]
+    if has_base:
+        head += ["before: ns per config-step", "before: per parameter", "speed-up"]
+    if has_jax:
+        head += ["JAX jit(vmap): ns per config-step", "fastnn faster than JAX"]
+    head += ["other load"]
+    out.append("| " + " | ".join(head) + " |")
+    out.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+    for r in rows:
+        fast = r["fastnn"]
+        cells = [r["case"] + (f", batch {r['batch_size']}" if r["batch_size"] > 1 else ""), f"{r['n_params']:,}",
+                 f"`{fast['kernel']}`", _ns(fast["ns"]), f"{fast['ns'] / r['n_params']:.3f}"]
+        if has_base:
+            base = r.get("baseline")
+            cells += ([_ns(base["ns"]), f"{base['ns'] / r['n_params']:.3f}", f"{base['ns'] / fast['ns']:.1f}x"]
+                      if base else ["(same kernel)", "", ""])
+        if has_jax:
+            jax = r.get("jax")
+            cells += [_ns(jax["ns"]), f"{jax['ns'] / fast['ns']:.1f}x"] if jax else ["", ""]
+        load = r.get("other_load")
+        cells.append("" if load is None else f"{load:.0%}")
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+    if data.get("note"):
+        out += [data["note"], ""]
+    out.append(ADAM_END)
+    return "\n".join(out)
+
+
+def write_adam_section(path, section):
+    """Replace the ADAM_BEGIN..ADAM_END subsection of ``path``, else insert it before END
+    (else write_section: a new section holding only it)."""
+    with open(path) as handle:
+        text = handle.read()
+    if ADAM_BEGIN in text and ADAM_END in text:
+        head, rest = text.split(ADAM_BEGIN, 1)
+        text = head + section + rest.split(ADAM_END, 1)[1]
+    elif BEGIN in text and END in text:
+        head, tail = text.split(END, 1)
+        text = head + section + "\n" + END + tail
+    else:
+        write_section(path, BEGIN + "\n" + section + "\n" + END)
+        return
+    with open(path, "w") as handle:
+        handle.write(text)
 
 
 def markdown(data):
@@ -373,13 +477,16 @@ def markdown(data):
 
 
 def write_section(path, section):
-    """Replace the BEGIN..END section of ``path`` (or insert it before '## Start-up', else
-    at the end)."""
+    """Replace the BEGIN..END section of ``path``, keeping its Adam subsection (or insert
+    it before '## Start-up', else at the end)."""
     with open(path) as handle:
         text = handle.read()
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+        body, tail = rest.split(END, 1)
+        if ADAM_BEGIN in body and ADAM_END in body and ADAM_BEGIN not in section:  # keep the Adam subsection
+            kept = ADAM_BEGIN + body.split(ADAM_BEGIN, 1)[1].split(ADAM_END, 1)[0] + ADAM_END
+            section = section[: -len(END)] + kept + "\n" + END
         text = head + section + tail
     elif "\n## Start-up" in text:
         head, tail = text.split("\n## Start-up", 1)
@@ -397,6 +504,8 @@ def main(argv=None):
     parser.add_argument("--jax", action="store_true", help="time JAX jit(vmap(lax.scan)) too (needs jax)")
     parser.add_argument("--baseline", action="store_true", help="time the pre-issue-19 kernel too")
     parser.add_argument("--threads", type=int, default=THREADS)
+    parser.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS,
+                        help="adam: fastnn.Adam() with default settings (--baseline: against GeneralBlocks)")
     parser.add_argument("--wait-idle", type=float, default=120.0, help="seconds to wait for idle CPUs per case")
     parser.add_argument("--json", help="write the rows here")
     parser.add_argument("--from-json", help="read the rows from here instead of measuring")
@@ -409,14 +518,18 @@ def main(argv=None):
     else:
         if args.jax and importlib.util.find_spec("jax") is None:
             parser.error("--jax: JAX is not installed in this Python")
-        data = dict(machine=machine(), rows=measure(args.cases, args.repeats, args.jax, args.baseline,
-                                                    args.wait_idle, args.threads))
+        data = dict(machine=machine(), optimizer=args.optimizer,
+                    rows=measure(args.cases, args.repeats, args.jax, args.baseline, args.wait_idle, args.threads,
+                                 args.optimizer))
     if args.note:
         data["note"] = args.note
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(data, handle, indent=1)
-    if args.markdown:
+    if args.markdown and data.get("optimizer", "sgd") != "sgd":
+        write_adam_section(args.markdown, markdown_adam(data))
+        print(f"wrote the Adam subsection of the sweep-sizes section of {args.markdown}")
+    elif args.markdown:
         write_section(args.markdown, markdown(data))
         print(f"wrote the sweep-sizes section of {args.markdown}")
 

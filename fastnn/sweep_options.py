@@ -6,7 +6,10 @@ contract (``kernels.sweep_generic``) for a group of configurations sharing ``opt
 * ``GeneratedBlocks``: small networks (``sweepgen.supports``) without dropout train
   vectorised across configurations, in the generated sweep kernel's OPTIM mode, which
   keeps every lane's optimizer states in (n_params, K) arrays between calls;
-* ``GeneralBlocks``: the others train one configuration at a time with the kernel
+* ``LaneBlocks``: bigger networks without dropout, the same way, on the shape-generic
+  lane kernel's optimizer mode (``sweeplanes.train_optim``: one function for every
+  shape and optimizer, compiled once per machine);
+* ``GeneralBlocks``: the others (dropout) train one configuration at a time with the kernel
   ``Network.fit`` runs for them (``specialized.options_trainer``: the unrolled or wide
   kernel of the shape, else ``generic.train_general``; blocks still run on all threads,
   the kernels release the GIL). It carries every configuration's optimizer state from one
@@ -20,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels import cache as kernel_cache
-from .kernels import specialized, sweepgen
+from .kernels import specialized, sweepgen, sweeplanes
+from .kernels.compiler import compiled
 from .options import RunState
 
 # The sweep kernels' arguments (see fastnn.sweep), then hyper, penalties, first, second.
@@ -32,16 +36,19 @@ OPTIM_SIGNATURE = (
 
 
 def vectorised(spec, options):
-    """Whether ``GeneratedBlocks`` trains these configurations."""
-    return sweepgen.supports(spec) and not options.has_dropout
+    """Whether a vectorised kernel (``GeneratedBlocks`` or ``LaneBlocks``) trains these
+    configurations: every network without dropout."""
+    return not options.has_dropout
 
 
 def load(spec, options):
     """Compile (or load) the kernel a group with ``options`` will use, before timing."""
-    if vectorised(spec, options):
+    if not vectorised(spec, options):
+        return specialized.options_trainer(spec, options, spec.layout())
+    if sweepgen.supports(spec):
         name = sweepgen.optim_name(options.optimizer.kernel_variant)
         return kernel_cache.load(sweepgen.cached_source(spec), name, OPTIM_SIGNATURE)
-    return specialized.options_trainer(spec, options, spec.layout())
+    return compiled(sweeplanes.train_optim, OPTIM_SIGNATURE)
 
 
 def initial_state(spec, options, seeds):
@@ -70,9 +77,11 @@ def blocks(spec, options, seeds):
 def blocks_on(spec, options, state):
     """The sweep-kernel callable that trains with (and updates in place) the optimizer
     state arrays ``state`` (``initial_state``'s, or columns gathered from them)."""
-    if vectorised(spec, options):
+    if not vectorised(spec, options):
+        return GeneralBlocks(spec, options, state)
+    if sweepgen.supports(spec):
         return GeneratedBlocks(spec, options, state)
-    return GeneralBlocks(spec, options, state)
+    return LaneBlocks(spec, options, state)
 
 
 class GeneratedBlocks:
@@ -86,6 +95,11 @@ class GeneratedBlocks:
 
     def __call__(self, *args):
         self.kernel(*args, self.hyper, self.penalties, self.first, self.second)
+
+
+class LaneBlocks(GeneratedBlocks):
+    """The lane kernel's optimizer mode (``sweeplanes.train_optim``, see ``load``), with
+    each configuration's optimizer states: the calling contract of ``GeneratedBlocks``."""
 
 
 class GeneralBlocks:

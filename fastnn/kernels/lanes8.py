@@ -13,11 +13,23 @@ variables stay in registers across loops, which memory-based lane loops cannot p
 * ``relu8(z)``: ``z if z > 0.0 else 0.0``; ``relu_back8(value, z)``: ``value if z > 0.0
   else 0.0``; ``max8(x, y)``: ``y if y > x else x`` (x where y is NaN, as the scalar
   ``if y > x: x = y`` does).
+* Operators: ``+``, ``-``, ``*``, ``/`` between two vectors or a vector and a scalar
+  (float or integer, converted to float64 and splat, as a scalar expression converts
+  it), unary ``-`` (``-0.0 - x``, numba's scalar negation) and ``np.sqrt`` (correctly
+  rounded, like the scalar's). So a scalar rule written with them, such as
+  ``kernels.optim``'s ``adam_step``, runs on eight lanes unchanged, with each lane's
+  exact scalar result.
 """
 from __future__ import annotations
 
+import operator
+
+import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
+from numba.core.imputils import lower_builtin
+from numba.core.typing.templates import AbstractTemplate, infer_global, signature
 from numba.extending import intrinsic, models, register_model
 
 _DOUBLE = ir.DoubleType()
@@ -64,13 +76,17 @@ def store8(typingctx, array, index, value):
     return types.void(array, index, value), codegen
 
 
+def _splat(builder, scalar):
+    """<8 x double> with every lane the double ``scalar``."""
+    vector = builder.insert_element(ir.Constant(_V8, ir.Undefined), scalar, ir.Constant(ir.IntType(32), 0))
+    mask = ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8)
+    return builder.shuffle_vector(vector, ir.Constant(_V8, ir.Undefined), mask)
+
+
 @intrinsic
 def splat8(typingctx, x):
     def codegen(context, builder, sig, args):
-        scalar = context.cast(builder, args[0], sig.args[0], types.float64)
-        vector = builder.insert_element(ir.Constant(_V8, ir.Undefined), scalar, ir.Constant(ir.IntType(32), 0))
-        mask = ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8)
-        return builder.shuffle_vector(vector, ir.Constant(_V8, ir.Undefined), mask)
+        return _splat(builder, context.cast(builder, args[0], sig.args[0], types.float64))
 
     return f64x8(x), codegen
 
@@ -122,6 +138,70 @@ def max8(typingctx, x, y):
         return builder.select(builder.fcmp_ordered(">", args[1], args[0]), args[1], args[0])
 
     return f64x8(x, y), codegen
+
+
+def _operand(context, builder, value, value_type):
+    """A vector operand: a vector as it is, a scalar converted to float64 and splat."""
+    if value_type is f64x8:
+        return value
+    return _splat(builder, context.cast(builder, value, value_type, types.float64))
+
+
+def _scalar(t):
+    return isinstance(t, (types.Float, types.Integer)) and not isinstance(t, types.Boolean)
+
+
+def _operator(function, instruction):
+    class _Template(AbstractTemplate):
+        key = function
+
+        def generic(self, args, kws):
+            if kws or len(args) != 2 or f64x8 not in args:
+                return None
+            if all(a is f64x8 or _scalar(a) for a in args):
+                return signature(f64x8, *args)
+            return None
+
+    infer_global(function)(_Template)
+
+    def lower(context, builder, sig, args):
+        x, y = (_operand(context, builder, v, t) for v, t in zip(args, sig.args))
+        return getattr(builder, instruction)(x, y)
+
+    for pair in ((f64x8, f64x8), (f64x8, types.Number), (types.Number, f64x8)):
+        lower_builtin(function, *pair)(lower)
+
+
+for _function, _instruction in ((operator.add, "fadd"), (operator.sub, "fsub"), (operator.mul, "fmul"),
+                                (operator.truediv, "fdiv")):
+    _operator(_function, _instruction)
+
+
+@infer_global(operator.neg)
+class _Negate(AbstractTemplate):
+    def generic(self, args, kws):
+        if not kws and len(args) == 1 and args[0] is f64x8:
+            return signature(f64x8, f64x8)
+        return None
+
+
+@lower_builtin(operator.neg, f64x8)
+def _negate(context, builder, sig, args):
+    return builder.fsub(ir.Constant(_V8, [-0.0] * 8), args[0])
+
+
+@infer_global(np.sqrt)
+class _Sqrt(AbstractTemplate):
+    def generic(self, args, kws):
+        if not kws and len(args) == 1 and args[0] is f64x8:
+            return signature(f64x8, f64x8)
+        return None
+
+
+@lower_builtin(np.sqrt, f64x8)
+def _sqrt(context, builder, sig, args):
+    function = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V8, [_V8]), "llvm.sqrt.v8f64")
+    return builder.call(function, [args[0]])
 
 
 __all__ = ["f64x8", "load8", "store8", "splat8", "zero8", "add8", "sub8", "mul8", "div8", "relu8", "relu_back8",

@@ -8,6 +8,17 @@ does generic.train's operations in its order (sums from 0.0 in index order, no f
 no FMA contraction), so results equal ``Network.fit`` and the other sweep kernels bit for
 bit, whatever the block or the thread.
 
+Two kernels come from one body (``_train``, inlined into each): ``train``, plain SGD,
+and ``train_optim``, the optimizer mode (``sweep_options.LaneBlocks``: any optimizer of
+fastnn.optim, decay and L1/L2, without dropout; sweepgen's OPTIM contract). The mode
+takes generic.train_general's path: the gradient summed over the batch (per sample too),
+then per parameter kernels.optim's penalty and update rule, run on <8 x double> halves
+of each row (lanes8's arithmetic operators make the scalar ``*_step`` rules work on
+vectors, lane-wise exact); the optimizer is read from ``hyper`` at run time and its
+branch taken once per update, outside the parameter and lane loops, so one compiled
+function serves every optimizer. Plain ``train`` compiles none of it (its ``hyper`` is
+None and numba prunes those branches).
+
 It is built the way the generated sweep kernels (``kernels.sweepgen``) are, with the
 network's shape read at run time:
 
@@ -34,7 +45,18 @@ block's rows stay in L1 or L2, and two <8 x double> chains per loop already keep
 vector units busy. Plain ``for c in range(LANES)`` loops over a 2-d work array (64
 lanes) ran 1.5-3x slower than the vector rows; the loop order by layer shape took 2-64-1
 from 0.33 to 0.17 (the 64 -> 1 layer had a one-trip inner loop). Helpers are compiled
-functions, not inlined: the same speed, the compile 9 s instead of 15 s.
+functions, not inlined: the same speed, the compile 9 s instead of 15 s. ``work`` starts
+on a 64-byte boundary (``_aligned``): with numpy's 16-byte alignment a <8 x double> row
+straddled two cache lines or not depending on work's size (1.5x on 2-64-1 per sample,
+1.3x on the spiral when it did). A batch's first sample starts the gradient sums (0.0 +
+a_i d_j) instead of a pass zeroing them first. Optimizer mode (one thread, 64
+configurations, ns per parameter per configuration-step, 2-64-1 per sample / spiral
+2-64-3 in batches of 32): plain SGD 0.14 / 0.23, SGD with decay 0.24 / 0.23, momentum
+0.28, Adam 0.72 / 0.25: per sample, Adam's three divisions and square root per parameter
+bound it (0.56 ns per parameter and lane per update; a copy of the update with only
+Adam's loop ran at the same speed, so one function for every optimizer costs nothing).
+Compile (fresh cache, CPU seconds): ``train`` 6.2 (5.4 before the optimizer mode),
+``train_optim`` 4.8.
 """
 import numpy as np
 from numba import njit
@@ -61,6 +83,10 @@ from ..spec import (
 )
 from .generic import clip, output_delta, sample_loss, sigmoid
 from .lanes8 import add8, load8, max8, mul8, relu8, relu_back8, splat8, store8, sub8, zero8
+from ..optim import (ADAGRAD_CODE, ADAM_CODE, H_BETA1, H_BETA2, H_CODE, H_EPSILON, H_MOMENTUM, H_NESTEROV, H_RHO,
+                     RMSPROP_CODE)
+from .optim import (adagrad_step, adam_step, bias_corrections, momentum_step, nesterov_step, penalized, rmsprop_step,
+                    sgd_step, step_rate)
 from .rng import shuffle_order
 from .sweep_generic import _end_epoch
 
@@ -69,6 +95,17 @@ LANES = 16
 _HALF = 8  # the second vector of a row
 
 _KW = dict(cache=True, nogil=True, error_model="numpy")
+_INLINE = dict(_KW, inline="always")
+
+
+@njit(**_KW)
+def _aligned(size):
+    """np.empty(size) float64 starting on a 64-byte boundary: each <8 x double> of a row
+    then lies in one cache line (the allocator aligns to 16 bytes only, so otherwise the
+    alignment of work, and the speed, changed with its size)."""
+    buffer = np.empty(size + _HALF)
+    skip = (-(buffer.ctypes.data // 8)) % _HALF
+    return buffer[skip : skip + size]
 
 
 @njit(**_KW)
@@ -174,9 +211,10 @@ def _forward_weights(work, n_in, n_out, w, z, a_in):
 
 
 @njit(**_KW)
-def _backward_weights(work, n_in, n_out, w, d, a_in, below, rate, grad, fused):
+def _backward_weights(work, n_in, n_out, w, d, a_in, below, rate, grad, fused, fresh):
     """The layer's weights take their step (fused: W[i, j] -= rate * (a_i d_j)) or add to
-    their gradient sums (rows from ``grad`` on: += a_i d_j); when ``below`` >= 0, rows
+    their gradient sums (rows from ``grad`` on: += a_i d_j; the batch's first sample,
+    ``fresh``, starts them: 0.0 + a_i d_j, with no pass zeroing them); when ``below`` >= 0, rows
     below..below+n_in-1 get the error sums of the layer's inputs, W[i, 0] d_0 + W[i, 1] d_1
     + ..., from 0.0 in order, with the weights from before this sample's step."""
     zero = zero8()
@@ -199,8 +237,8 @@ def _backward_weights(work, n_in, n_out, w, d, a_in, below, rate, grad, fused):
                     if below >= 0:
                         s0 = add8(s0, mul8(load8(work, row + q), e0))
                         s1 = add8(s1, mul8(load8(work, row + q + _HALF), e1))
-                    store8(work, g + q, add8(load8(work, g + q), mul8(x0, e0)))
-                    store8(work, g + q + _HALF, add8(load8(work, g + q + _HALF), mul8(x1, e1)))
+                    store8(work, g + q, add8(zero if fresh else load8(work, g + q), mul8(x0, e0)))
+                    store8(work, g + q + _HALF, add8(zero if fresh else load8(work, g + q + _HALF), mul8(x1, e1)))
             elif below >= 0:
                 for j in range(n_out):
                     q = row + j * LANES
@@ -247,8 +285,9 @@ def _backward_weights(work, n_in, n_out, w, d, a_in, below, rate, grad, fused):
                     store8(work, q + _HALF, sub8(p1, mul8(r1, mul8(load8(work, at + _HALF), e1))))
                 else:
                     g = grad * LANES + q
-                    store8(work, g, add8(load8(work, g), mul8(load8(work, at), e0)))
-                    store8(work, g + _HALF, add8(load8(work, g + _HALF), mul8(load8(work, at + _HALF), e1)))
+                    store8(work, g, add8(zero if fresh else load8(work, g), mul8(load8(work, at), e0)))
+                    store8(work, g + _HALF, add8(zero if fresh else load8(work, g + _HALF),
+                                                 mul8(load8(work, at + _HALF), e1)))
 
 
 @njit(**_KW)
@@ -314,19 +353,104 @@ def _loss_and_output_error(work, loss, code, zo, ao, do, n_out, tgt, s0, lo, Y, 
                 work[(do + j) * LANES + c] = dc[u_out + j]
 
 
+@njit(**_INLINE)
+def _gradient(work, g, p, m, l1, l2):
+    """Row g's gradient sums / m plus row p's L1/L2 terms (kernels.optim's ``penalized``,
+    lane by lane, only where a factor is set), as two <8 x double> halves. Per sample
+    (m = 1) the division is skipped: x / 1.0 is x exactly (zeros, infinities and NaN
+    included), and a division costs as much as the rest of an SGD step."""
+    if l1 != 0.0 or l2 != 0.0:
+        for c in range(LANES):
+            work[g + c] = penalized(work[g + c] / m, work[p + c], l1, l2)
+        return load8(work, g), load8(work, g + _HALF)
+    if m == 1:
+        return load8(work, g), load8(work, g + _HALF)
+    return load8(work, g) / m, load8(work, g + _HALF) / m
+
+
+@njit(**_INLINE)
+def _store_pair(work, at, low, high):
+    """Row ``at`` = the two halves low, high."""
+    store8(work, at, low)
+    store8(work, at + _HALF, high)
+
+
 @njit(**_KW)
-def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged, ckpt_epochs, ckpt, k0, k1, layout):
-    """``sweep_generic.train``'s contract, LANES configurations at a time."""
+def _optim_update(work, n_params, G, RATE, M1, M2, hyper, penalties, m, step):
+    """Every lane's optimizer step after a batch of m samples, step number ``step``, as
+    generic._general_update does it: per parameter row q the gradient (``_gradient``),
+    then the rule of ``hyper``'s optimizer from kernels.optim (its ``*_step`` function,
+    chosen as kernels.optim.apply chooses, once per update: one loop per rule, never a
+    branch per lane) on the two <8 x double> halves of the row (lanes8's operators run
+    the scalar rules lane-wise, exactly); the states in rows M1 + q (momentum u, Adam's
+    m) and M2 + q (the cache, Adam's v), each loaded only by the rules that use it."""
+    fix1, fix2 = bias_corrections(hyper, step)
+    lr0 = step_rate(load8(work, RATE * LANES), hyper, step)
+    lr1 = step_rate(load8(work, RATE * LANES + _HALF), hyper, step)
+    code, momentum, epsilon = hyper[H_CODE], hyper[H_MOMENTUM], hyper[H_EPSILON]
+    if code == ADAM_CODE:
+        beta1, beta2 = hyper[H_BETA1], hyper[H_BETA2]
+        for q in range(n_params):
+            p, u, v = q * LANES, (M1 + q) * LANES, (M2 + q) * LANES
+            g0, g1 = _gradient(work, (G + q) * LANES, p, m, penalties[q, 0], penalties[q, 1])
+            p0, u0, v0 = adam_step(load8(work, p), g0, load8(work, u), load8(work, v), lr0, epsilon, beta1, beta2,
+                                   fix1, fix2)
+            p1, u1, v1 = adam_step(load8(work, p + _HALF), g1, load8(work, u + _HALF), load8(work, v + _HALF), lr1,
+                                   epsilon, beta1, beta2, fix1, fix2)
+            _store_pair(work, p, p0, p1)
+            _store_pair(work, u, u0, u1)
+            _store_pair(work, v, v0, v1)
+    elif code == RMSPROP_CODE or code == ADAGRAD_CODE:
+        rho = hyper[H_RHO]
+        for q in range(n_params):
+            p, v = q * LANES, (M2 + q) * LANES
+            g0, g1 = _gradient(work, (G + q) * LANES, p, m, penalties[q, 0], penalties[q, 1])
+            if code == RMSPROP_CODE:
+                p0, v0 = rmsprop_step(load8(work, p), g0, load8(work, v), lr0, epsilon, rho)
+                p1, v1 = rmsprop_step(load8(work, p + _HALF), g1, load8(work, v + _HALF), lr1, epsilon, rho)
+            else:
+                p0, v0 = adagrad_step(load8(work, p), g0, load8(work, v), lr0, epsilon)
+                p1, v1 = adagrad_step(load8(work, p + _HALF), g1, load8(work, v + _HALF), lr1, epsilon)
+            _store_pair(work, p, p0, p1)
+            _store_pair(work, v, v0, v1)
+    elif momentum == 0.0:
+        for q in range(n_params):
+            p = q * LANES
+            g0, g1 = _gradient(work, (G + q) * LANES, p, m, penalties[q, 0], penalties[q, 1])
+            _store_pair(work, p, sgd_step(load8(work, p), g0, lr0), sgd_step(load8(work, p + _HALF), g1, lr1))
+    else:
+        nesterov = hyper[H_NESTEROV] != 0.0
+        for q in range(n_params):
+            p, u = q * LANES, (M1 + q) * LANES
+            g0, g1 = _gradient(work, (G + q) * LANES, p, m, penalties[q, 0], penalties[q, 1])
+            if nesterov:
+                p0, u0 = nesterov_step(load8(work, p), g0, load8(work, u), lr0, momentum)
+                p1, u1 = nesterov_step(load8(work, p + _HALF), g1, load8(work, u + _HALF), lr1, momentum)
+            else:
+                p0, u0 = momentum_step(load8(work, p), g0, load8(work, u), lr0, momentum)
+                p1, u1 = momentum_step(load8(work, p + _HALF), g1, load8(work, u + _HALF), lr1, momentum)
+            _store_pair(work, p, p0, p1)
+            _store_pair(work, u, u0, u1)
+
+
+@njit(**_INLINE)
+def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged, ckpt_epochs, ckpt, k0, k1,
+           layout, hyper, penalties, first, second):
+    """``train`` (``hyper`` etc. None) and ``train_optim``: see those. Inlined into each
+    (numba IR), where the ``hyper is not None`` branches are pruned for ``train``: plain
+    sweeps compile none of the optimizer code."""
     n = X.shape[0]
     n_x = X.shape[1]
     n_params = P.shape[0]
     n_layers, loss, units = layout[0], layout[1], layout[3]
     r_last = HEADER + ROW * (n_layers - 1)
     u_out, n_out_last, code_last = layout[r_last + UNIT_OFF], layout[r_last + N_OUT], layout[r_last + ACT]
-    fused = batch_size == 1
-    # rows of work: parameters, gradient sums (mini-batches only), rate, loss sum, two
-    # scratch rows, then per unit its net input z, output a and error d, then the sample's
-    # targets
+    fused = batch_size == 1 and hyper is None
+    n_batches = (n + batch_size - 1) // batch_size
+    # rows of work: parameters, gradient sums (unless fused), rate, loss sum, two scratch
+    # rows, then per unit its net input z, output a and error d, then the sample's
+    # targets, then (the optimizer mode) the optimizer states first and second of every
+    # parameter
     G = n_params
     RATE = n_params if fused else 2 * n_params
     LOSS = RATE + 1
@@ -335,7 +459,12 @@ def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, div
     A = Z + units
     D = A + units
     T = D + units
-    work = np.empty((T + n_out_last) * LANES)
+    M1 = T + n_out_last
+    M2 = M1 + n_params
+    rows = M1
+    if hyper is not None:
+        rows = M2 + n_params
+    work = _aligned(rows * LANES)
     params = work[: n_params * LANES].reshape((n_params, LANES))  # a view: _end_epoch's (param, lane) array
     start_rows = np.empty(n_params * LANES)
     start = start_rows.reshape((n_params, LANES))
@@ -354,6 +483,12 @@ def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, div
             done[c] = diverged[k] >= 0
             for t in range(n):
                 order[c, t] = t
+        if hyper is not None:
+            for q in range(n_params):
+                for c in range(LANES):
+                    k = b0 + min(c, lanes - 1)
+                    work[(M1 + q) * LANES + c] = first[q, k]
+                    work[(M2 + q) * LANES + c] = second[q, k]
         for e in range(e_start, e_stop):
             if shuffle:
                 for c in range(LANES):
@@ -362,12 +497,10 @@ def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, div
                 start_rows[at] = work[at]
             for c in range(LANES):
                 work[LOSS * LANES + c] = 0.0
-            for first in range(0, n, batch_size):
-                stop = min(first + batch_size, n)
-                if not fused:
-                    for at in range(G * LANES, (G + n_params) * LANES):
-                        work[at] = 0.0
-                for t in range(first, stop):
+            for start_row in range(0, n, batch_size):
+                stop = min(start_row + batch_size, n)
+                for t in range(start_row, stop):
+                    fresh = t == start_row  # the batch's first sample starts its gradient sums
                     # the sample's inputs and targets, per lane
                     if shuffle:
                         for c in range(LANES):
@@ -406,7 +539,7 @@ def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, div
                         u = layout[r + UNIT_OFF]
                         src = u - n_in
                         _backward_weights(work, n_in, n_out, w, D + u, A + src, D + src if l > 0 else -1, RATE, G,
-                                          fused)
+                                          fused, fresh)
                         if l > 0:
                             _times_derivative_rows(work, layout[HEADER + ROW * (l - 1) + ACT], D + src, Z + src,
                                                    A + src, n_in)
@@ -421,12 +554,19 @@ def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, div
                             else:
                                 for at in range(0, n_out * LANES, _HALF):
                                     g_at = (G + b) * LANES + at
-                                    store8(work, g_at, add8(load8(work, g_at), load8(work, (D + u) * LANES + at)))
-                if not fused:
-                    m = stop - first
+                                    g_sum = zero8() if fresh else load8(work, g_at)
+                                    store8(work, g_at, add8(g_sum, load8(work, (D + u) * LANES + at)))
+                m = stop - start_row
+                if hyper is not None:
+                    step = e * n_batches + start_row // batch_size
+                    _optim_update(work, n_params, G, RATE, M1, M2, hyper, penalties, m, step)
+                elif not fused:  # p -= rate * (g / m)
+                    r0 = load8(work, RATE * LANES)
+                    r1 = load8(work, RATE * LANES + _HALF)
                     for q in range(n_params):
-                        for c in range(LANES):
-                            work[q * LANES + c] -= work[RATE * LANES + c] * (work[(G + q) * LANES + c] / m)
+                        p, g = q * LANES, (G + q) * LANES
+                        store8(work, p, load8(work, p) - r0 * (load8(work, g) / m))
+                        store8(work, p + _HALF, load8(work, p + _HALF) - r1 * (load8(work, g + _HALF) / m))
             # The end of the epoch, as in sweepgen's kernels: one vectorised pass checks every
             # lane (x * 0.0 is 0 for finite x, NaN for inf and NaN); _end_epoch only when a
             # lane diverged or a checkpoint is due.
@@ -453,3 +593,30 @@ def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, div
             if not done[c]:
                 for q in range(n_params):
                     P[q, b0 + c] = work[q * LANES + c]
+            if hyper is not None:
+                for q in range(n_params):
+                    first[q, b0 + c] = work[(M1 + q) * LANES + c]
+                    second[q, b0 + c] = work[(M2 + q) * LANES + c]
+
+
+@njit(**_KW)
+def train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged, ckpt_epochs, ckpt, k0, k1, layout):
+    """``sweep_generic.train``'s contract, LANES configurations at a time: plain SGD,
+    fused per sample (fastnn.sweep's kernel past 64 parameters)."""
+    _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged, ckpt_epochs, ckpt, k0, k1,
+           layout, None, None, None, None)
+
+
+@njit(**_KW)
+def train_optim(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged, ckpt_epochs, ckpt, k0, k1,
+                layout, hyper, penalties, first, second):
+    """The optimizer mode, for every optimizer (sweep_options.LaneBlocks): the contract
+    of sweepgen's OPTIM kernels (sweep_options.OPTIM_SIGNATURE): ``sweep_generic.train``'s,
+    and every lane steps with the optimizer ``hyper`` (fastnn.optim), the L1/L2 factors
+    of each parameter ``penalties`` (n_params, 2), and its optimizer states in ``first``
+    and ``second`` (n_params, K), in/out like P. Step t of epoch e is e * (batches per
+    epoch) + the batch's index (every configuration starts at epoch 0). The gradient is
+    always summed over the batch (per sample too) before ``_optim_update``, as
+    generic.train_general does."""
+    _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged, ckpt_epochs, ckpt, k0, k1,
+           layout, hyper, penalties, first, second)
