@@ -22,11 +22,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import cache as kernel_cache
-from .kernels import specialized, sweepgen, sweeplanes
+from .kernels import specialized, sweepgen, sweeplanes, tiering
 from .kernels.compiler import compiled
 from .options import RunState
 
+# generic.train_general costs about this much per parameter per sample (measured 60-65
+# ns with dropout, momentum or Adam on 2-8-1 per sample); a group whose configurations
+# would take it longer than GENERIC_LIMIT_SECONDS waits for its generated kernel instead.
+GENERIC_SECONDS_PER_PARAM = 60e-9
+GENERIC_LIMIT_SECONDS = 2.0
 # The sweep kernels' arguments (see fastnn.sweep), then hyper, penalties, first, second.
 OPTIM_SIGNATURE = (
     "void(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], int64, boolean, uint64[::1], "
@@ -41,13 +45,20 @@ def vectorised(spec, options):
     return not options.has_dropout
 
 
-def load(spec, options):
-    """Compile (or load) the kernel a group with ``options`` will use, before timing."""
+def load(spec, options, wait=False):
+    """Compile (or load) the kernel a group with ``options`` will use, before timing.
+
+    A shape's generated kernel that is not compiled yet compiles in the background
+    (``kernels.tiering``) while the group trains on a kernel compiled once per machine,
+    with the same numbers: the lane kernel's optimizer mode for ``GeneratedBlocks``
+    (``tiering.TieredCalls``), ``generic.train_general`` for ``GeneralBlocks`` (which asks
+    again before every configuration; ``wait``: wait for that compile instead)."""
     if not vectorised(spec, options):
-        return specialized.options_trainer(spec, options, spec.layout())
+        return specialized.options_trainer(spec, options, spec.layout(), wait=wait)
     if sweepgen.supports(spec):
-        name = sweepgen.optim_name(options.optimizer.kernel_variant)
-        return kernel_cache.load(sweepgen.cached_source(spec), name, OPTIM_SIGNATURE)
+        request = tiering.Request(sweepgen.cached_source(spec), sweepgen.optim_name(options.optimizer.kernel_variant),
+                                  OPTIM_SIGNATURE, slp=True)
+        return tiering.lane_kernel(request, sweeplanes.train_optim, OPTIM_SIGNATURE)
     return compiled(sweeplanes.train_optim, OPTIM_SIGNATURE)
 
 
@@ -107,15 +118,28 @@ class GeneralBlocks:
     kernel ``fit`` uses for them (``specialized.options_trainer``), each with its
     ``RunState`` held in the columns of ``state`` (``initial_state``: it starts the
     shuffling and dropout streams from each configuration's seed, as ``fit``'s seed does).
-    """
+
+    While the shape's generated kernel compiles in the background, configurations train
+    on ``generic.train_general``, asking before each one whether the compile has ended;
+    unless the group's work on it would take longer than ``GENERIC_LIMIT_SECONDS``: then
+    it waits for the compile (on a machine of two cores the compile and the training
+    threads share the cores, so a big group finishes sooner that way)."""
 
     def __init__(self, spec, options, state):
-        self.state = state
+        self.state, self.spec, self.options = state, spec, options
         self.train = load(spec, options)
+        self.judged = False
 
     def __call__(self, P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged,
                  ckpt_epochs, ckpt, k0, k1, layout):
+        if getattr(self.train, "tiering", False) and not self.judged:
+            self.judged = True
+            work = P.shape[1] * (e_stop - e_start) * X.shape[0] * self.spec.n_params * GENERIC_SECONDS_PER_PARAM
+            if work > GENERIC_LIMIT_SECONDS:
+                self.train = load(self.spec, self.options, wait=True)
         for k in range(k0, k1):
+            if getattr(self.train, "tiering", False):  # the generic kernel while the generated one compiles
+                self.train = load(self.spec, self.options)
             params = np.ascontiguousarray(P[:, k])
             e = e_start
             for slot, after in enumerate(ckpt_epochs):
