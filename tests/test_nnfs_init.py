@@ -23,7 +23,7 @@ unsupported NumPy function 'numpy.zeros'").
   registries loaded first (a network used before ``nnfs.init()``), then the generated
   kernels (``FASTNN_NO_CACHE=1``, so compiled now) of a network built before
   ``nnfs.init()`` trained on integer labels, the wide kernels (kernels.widegen), and a
-  fresh, uncached copy of the generic sweep kernel.
+  fresh, uncached copy of the shape-generic lane sweep kernel (kernels.sweeplanes).
 * The same numpy functions (and ``np.ones``, ``np.identity``) replaced by
   hand with float32-defaulting versions through ``monkeypatch`` (undone after the test),
   in this process, on networks built before and after the patch.
@@ -134,7 +134,7 @@ def wide_fits(batch_sizes=(1, 4)):
 
 
 def generic_sweep():
-    """A sweep trained by kernels.sweep_generic (too big for the generated sweep kernels)."""
+    """A sweep trained by kernels.sweeplanes (too big for the generated sweep kernels)."""
     QX, QY = datasets.quadratic(20, seed=0)
     kw = dict(GENERIC_SWEEP)
     net = fastnn.Network(kw.pop("sizes"), **kw)
@@ -158,7 +158,7 @@ def late_compiled(init_numpy_patch, fresh_sweep_kernel):
     """Kernels compiled after ``init_numpy_patch()`` (nnfs.init() in a subprocess run with
     FASTNN_NO_CACHE=1): numba's typing registries are loaded before it by a first
     prediction; a network built before it trains on integer labels; the wide kernels; the
-    generic sweep kernel, a fresh uncached copy of it with ``fresh_sweep_kernel``."""
+    lane sweep kernel, a fresh uncached copy of it with ``fresh_sweep_kernel``."""
     SX, SY = datasets.spiral(10, 3, seed=0)
     fastnn.Network([2, 2, 1], seed=0).predict([[1.0, 2.0]])  # loads numba's registries (generic kernel)
     before = fastnn.Network([2, 4, 3], **SOFTMAX, seed=0)
@@ -171,15 +171,15 @@ def late_compiled(init_numpy_patch, fresh_sweep_kernel):
     if fresh_sweep_kernel:
         import numba
 
-        from fastnn.kernels import sweep_generic
+        from fastnn.kernels import sweeplanes
         from fastnn.kernels.compiler import compiled
 
         sweep_module = importlib.import_module("fastnn.sweep")
         real = sweep_module._kernel
-        fresh = numba.njit(nogil=True, error_model="numpy")(sweep_generic.train.py_func)
+        fresh = numba.njit(nogil=True, error_model="numpy")(sweeplanes.train.py_func)
 
         def kernel(spec, batch_size, shuffle):
-            assert not sweepgen.supports(spec), "the generic sweep was expected to use the generic kernel"
+            assert not sweepgen.supports(spec), "the sweep was expected to use the lane kernel"
             return compiled(fresh, sweep_module._SIGNATURE)
 
         sweep_module._kernel = kernel
@@ -298,7 +298,7 @@ def test_public_api_after_real_nnfs_init(tmp_path, expected):
 def test_kernels_compiled_after_real_nnfs_init(tmp_path):
     """Kernels compiled after ``nnfs.init()`` (numba's registries loaded before it) type
     and give the same bits: generated kernels of a network built before nnfs.init()
-    trained on integer labels, the wide kernels, a fresh copy of the generic sweep
+    trained on integer labels, the wide kernels, a fresh copy of the lane sweep
     kernel."""
     pytest.importorskip("nnfs")
     expected_late = late_compiled(lambda: None, fresh_sweep_kernel=False)
