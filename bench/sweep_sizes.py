@@ -361,6 +361,17 @@ def markdown_adam(data):
         "forward and backward passes; in batches it is spread over the batch."
     )
     out.append("")
+    out += _table(rows, has_base, has_jax)
+    out.append("")
+    if data.get("note"):
+        out += [data["note"], ""]
+    out.append(ADAM_END)
+    return "\n".join(out)
+
+
+def _table(rows, has_base, has_jax):
+    """The markdown lines of a table of rows (fastnn, and the baseline and JAX columns when had)."""
+    out = []
     head = ["network", "parameters", "kernel", "ns per configuration-step", "ns per parameter"]
     if has_base:
         head += ["before: ns per config-step", "before: per parameter", "speed-up"]
@@ -383,11 +394,7 @@ def markdown_adam(data):
         load = r.get("other_load")
         cells.append("" if load is None else f"{load:.0%}")
         out.append("| " + " | ".join(cells) + " |")
-    out.append("")
-    if data.get("note"):
-        out += [data["note"], ""]
-    out.append(ADAM_END)
-    return "\n".join(out)
+    return out
 
 
 def write_adam_section(path, section):
@@ -431,28 +438,7 @@ def markdown(data):
         + " *other load*: the share of CPU time other processes on this shared machine took while the row ran."
     )
     out.append("")
-    head = ["network", "parameters", "kernel", "ns per configuration-step", "ns per parameter"]
-    if has_base:
-        head += ["before: ns per config-step", "before: per parameter", "speed-up"]
-    if has_jax:
-        head += ["JAX jit(vmap): ns per config-step", "fastnn faster than JAX"]
-    head += ["other load"]
-    out.append("| " + " | ".join(head) + " |")
-    out.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
-    for r in rows:
-        fast = r["fastnn"]
-        cells = [r["case"] + (f", batch {r['batch_size']}" if r["batch_size"] > 1 else ""), f"{r['n_params']:,}",
-                 f"`{fast['kernel']}`", _ns(fast["ns"]), f"{fast['ns'] / r['n_params']:.3f}"]
-        if has_base:
-            base = r.get("baseline")
-            cells += ([_ns(base["ns"]), f"{base['ns'] / r['n_params']:.3f}", f"{base['ns'] / fast['ns']:.1f}x"]
-                      if base else ["(same kernel)", "", ""])
-        if has_jax:
-            jax = r.get("jax")
-            cells += [_ns(jax["ns"]), f"{jax['ns'] / fast['ns']:.1f}x"] if jax else ["", ""]
-        load = r.get("other_load")
-        cells.append("" if load is None else f"{load:.0%}")
-        out.append("| " + " | ".join(cells) + " |")
+    out += _table(rows, has_base, has_jax)
     out.append("")
     worst = max(rows, key=lambda r: r["fastnn"]["ns"] / r["n_params"] if r["n_params"] > 64 else 0)
     worst_ns = worst["fastnn"]["ns"] / worst["n_params"]
