@@ -37,8 +37,9 @@ TASK_OVERHEAD = 6.2e-3
 SCHEDULER_SECONDS = 2.25e-3
 # A configuration-step (one sample's forward and backward pass and its share of the
 # update) costs about this many seconds per parameter: the lane kernels of plain SGD
-# (0.09-0.15 ns measured, bench/sweep_sizes.py), the vectorised optimizer kernels, and
-# configurations trained one at a time (dropout) on the single-network kernels.
+# (0.09-0.15 ns measured, bench/sweep_sizes.py), the vectorised optimizer and dropout
+# kernels (0.13-0.62 ns with Adam), and configurations trained one at a time on the
+# single-network kernels (sweep_options.GeneralBlocks, the benchmarks' baseline only).
 STEP_SECONDS_PER_PARAM = {"plain": 0.15e-9, "vectorised": 0.5e-9, "one at a time": 2e-9}
 
 

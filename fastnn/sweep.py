@@ -140,10 +140,10 @@ def sweep(
     ``optimizer``: a name or optimizer object, or a list of them (``[fastnn.Adam(beta1=b)
     for b in (0.8, 0.9)]`` sweeps beta1); ``l1``, ``l2`` (on every layer's weights, as
     ``fit``'s scalar l1/l2) and ``dropout`` (every hidden layer): a number or a list of
-    numbers; each is a grid axis. Configurations with an optimizer, decay or a penalty
-    train vectorised across configurations as plain SGD does (the generated sweep
-    kernels' or the lane kernel's optimizer mode); with dropout, one at a time by the
-    kernel ``fit`` uses for them (``fastnn.sweep_options``). All exact.
+    numbers; each is a grid axis. Configurations with an optimizer, decay, a penalty or
+    dropout train vectorised across configurations as plain SGD does (the generated
+    sweep kernels' optimizer mode, the lane kernel's optimizer or dropout mode;
+    ``fastnn.sweep_options``), each equal to its own ``fit``, bit for bit.
     ``progress``: show a progress bar (tqdm's when tqdm is installed, else a line of
     fastnn's own) once the sweep is expected to take more than PROGRESS_AFTER_S, on a
     terminal or in a notebook only; ``False`` never does.

@@ -3,13 +3,18 @@
 ``blocks(spec, options, seeds)`` returns a callable with the sweep kernels' calling
 contract (``kernels.sweep_generic``) for a group of configurations sharing ``options``:
 
+* ``DropoutLaneBlocks``: groups with dropout, any network, train vectorised on the lane
+  kernel's dropout mode (``sweeplanes.train_dropout``: ``train_optim`` with each
+  configuration's dropout stream, compiled once per machine); its state adds each
+  configuration's dropout stream base (``dropout``) to the optimizer states;
 * ``GeneratedBlocks``: small networks (``sweepgen.supports``) without dropout train
   vectorised across configurations, in the generated sweep kernel's OPTIM mode, which
   keeps every lane's optimizer states in (n_params, K) arrays between calls;
 * ``LaneBlocks``: bigger networks without dropout, the same way, on the shape-generic
   lane kernel's optimizer mode (``sweeplanes.train_optim``: one function for every
   shape and optimizer, compiled once per machine);
-* ``GeneralBlocks``: the others (dropout) train one configuration at a time with the kernel
+* ``GeneralBlocks``: (used by no group since ``DropoutLaneBlocks``: the benchmarks'
+  baseline, routed to by patching ``vectorised``) trains one configuration at a time with the kernel
   ``Network.fit`` runs for them (``specialized.options_trainer``: the unrolled or wide
   kernel of the shape, else ``generic.train_general``; blocks still run on all threads,
   the kernels release the GIL). It carries every configuration's optimizer state from one
@@ -25,36 +30,35 @@ import numpy as np
 from .kernels import specialized, sweepgen, sweeplanes, tiering
 from .kernels.compiler import compiled
 from .options import RunState
+from .spec import DROPOUT_SALT
 
-# generic.train_general costs about this much per parameter per sample (measured 60-65
-# ns with dropout, momentum or Adam on 2-8-1 per sample); a group whose configurations
-# would take it longer than GENERIC_LIMIT_SECONDS waits for its generated kernel instead.
-GENERIC_SECONDS_PER_PARAM = 60e-9
-GENERIC_LIMIT_SECONDS = 2.0
 # The sweep kernels' arguments (see fastnn.sweep), then hyper, penalties, first, second.
 OPTIM_SIGNATURE = (
     "void(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], int64, boolean, uint64[::1], "
     "int64, int64, float64[:, ::1], int64[::1], int64[::1], float64[:, :, ::1], int64, int64, int64[::1], "
     "float64[::1], float64[:, ::1], float64[:, ::1], float64[:, ::1])"
 )
+# ... then bases (K,) uint64 and rates (n_layers,) float64: sweeplanes.train_dropout.
+DROPOUT_SIGNATURE = OPTIM_SIGNATURE[:-1] + ", uint64[::1], float64[::1])"
 
 
 def vectorised(spec, options):
-    """Whether a vectorised kernel (``GeneratedBlocks`` or ``LaneBlocks``) trains these
-    configurations: every network without dropout."""
-    return not options.has_dropout
+    """Whether a vectorised kernel (``GeneratedBlocks``, ``LaneBlocks`` or
+    ``DropoutLaneBlocks``) trains these configurations: every group does (the benchmarks
+    patch this to time the one-at-a-time ``GeneralBlocks`` beside them)."""
+    return True
 
 
-def load(spec, options, wait=False):
+def load(spec, options):
     """Compile (or load) the kernel a group with ``options`` will use, before timing.
 
-    A shape's generated kernel that is not compiled yet compiles in the background
-    (``kernels.tiering``) while the group trains on a kernel compiled once per machine,
-    with the same numbers: the lane kernel's optimizer mode for ``GeneratedBlocks``
-    (``tiering.TieredCalls``), ``generic.train_general`` for ``GeneralBlocks`` (which asks
-    again before every configuration; ``wait``: wait for that compile instead)."""
+    A small shape's generated optimizer kernel that is not compiled yet compiles in the
+    background (``kernels.tiering``) while ``GeneratedBlocks`` trains on the lane kernel's
+    optimizer mode (``tiering.TieredCalls``), with the same numbers."""
     if not vectorised(spec, options):
-        return specialized.options_trainer(spec, options, spec.layout(), wait=wait)
+        return specialized.options_trainer(spec, options, spec.layout())
+    if options.has_dropout:
+        return compiled(sweeplanes.train_dropout, DROPOUT_SIGNATURE)
     if sweepgen.supports(spec):
         request = tiering.Request(sweepgen.cached_source(spec), sweepgen.optim_name(options.optimizer.kernel_variant),
                                   OPTIM_SIGNATURE, slp=True)
@@ -65,13 +69,17 @@ def load(spec, options, wait=False):
 def initial_state(spec, options, seeds):
     """Every configuration's optimizer state before training, as arrays with one column
     per configuration (lanes on the last axis, so a sweep can gather, ship and store
-    them): ``first``, ``second`` (n_params, K) float64, and for ``GeneralBlocks`` also
-    ``t``, ``samples`` (K,) int64 and ``shuffle``, ``dropout`` (K,) uint64 (``RunState``'s
-    fields). ``seeds`` (K,) uint64."""
+    them): ``first``, ``second`` (n_params, K) float64, for ``DropoutLaneBlocks`` also
+    ``dropout`` (K,) uint64 (the dropout stream's base, ``RunState.dropout_base``), and for
+    ``GeneralBlocks`` ``t``, ``samples`` (K,) int64 and ``shuffle``, ``dropout`` (K,)
+    uint64 (``RunState``'s fields). ``seeds`` (K,) uint64."""
     K = len(seeds)
     state = {"first": np.zeros((spec.n_params, K), dtype=np.float64),
              "second": np.zeros((spec.n_params, K), dtype=np.float64)}
-    if not vectorised(spec, options):
+    if vectorised(spec, options) and options.has_dropout:
+        # RunState's dropout_base, (seed ^ DROPOUT_SALT) & MASK64, for every seed at once
+        state["dropout"] = np.asarray(seeds, dtype=np.uint64) ^ np.uint64(DROPOUT_SALT)
+    elif not vectorised(spec, options):
         runs = [RunState(options.optimizer, 0, int(seed)) for seed in seeds]
         state["t"] = np.zeros(K, dtype=np.int64)
         state["samples"] = np.zeros(K, dtype=np.int64)
@@ -90,6 +98,8 @@ def blocks_on(spec, options, state):
     state arrays ``state`` (``initial_state``'s, or columns gathered from them)."""
     if not vectorised(spec, options):
         return GeneralBlocks(spec, options, state)
+    if options.has_dropout:
+        return DropoutLaneBlocks(spec, options, state)
     if sweepgen.supports(spec):
         return GeneratedBlocks(spec, options, state)
     return LaneBlocks(spec, options, state)
@@ -113,33 +123,35 @@ class LaneBlocks(GeneratedBlocks):
     each configuration's optimizer states: the calling contract of ``GeneratedBlocks``."""
 
 
+class DropoutLaneBlocks(GeneratedBlocks):
+    """The lane kernel's dropout mode (``sweeplanes.train_dropout``, see ``load``), with
+    each configuration's optimizer states and dropout stream base (``state["dropout"]``,
+    read only: the draws are numbered by the samples seen, e * n + position, so nothing
+    else needs carrying between slices of epochs)."""
+
+    def __init__(self, spec, options, state):
+        super().__init__(spec, options, state)
+        self.bases = state["dropout"]
+        self.rates = options.dropout_rates(spec)
+
+    def __call__(self, *args):
+        self.kernel(*args, self.hyper, self.penalties, self.first, self.second, self.bases, self.rates)
+
+
 class GeneralBlocks:
     """Trains configurations of one spec and one ``TrainOptions`` one at a time, with the
     kernel ``fit`` uses for them (``specialized.options_trainer``), each with its
     ``RunState`` held in the columns of ``state`` (``initial_state``: it starts the
     shuffling and dropout streams from each configuration's seed, as ``fit``'s seed does).
-
-    While the shape's generated kernel compiles in the background, configurations train
-    on ``generic.train_general``, asking before each one whether the compile has ended;
-    unless the group's work on it would take longer than ``GENERIC_LIMIT_SECONDS``: then
-    it waits for the compile (on a machine of two cores the compile and the training
-    threads share the cores, so a big group finishes sooner that way)."""
+    """
 
     def __init__(self, spec, options, state):
-        self.state, self.spec, self.options = state, spec, options
+        self.state = state
         self.train = load(spec, options)
-        self.judged = False
 
     def __call__(self, P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, diverged,
                  ckpt_epochs, ckpt, k0, k1, layout):
-        if getattr(self.train, "tiering", False) and not self.judged:
-            self.judged = True
-            work = P.shape[1] * (e_stop - e_start) * X.shape[0] * self.spec.n_params * GENERIC_SECONDS_PER_PARAM
-            if work > GENERIC_LIMIT_SECONDS:
-                self.train = load(self.spec, self.options, wait=True)
         for k in range(k0, k1):
-            if getattr(self.train, "tiering", False):  # the generic kernel while the generated one compiles
-                self.train = load(self.spec, self.options)
             params = np.ascontiguousarray(P[:, k])
             e = e_start
             for slot, after in enumerate(ckpt_epochs):

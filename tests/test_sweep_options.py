@@ -49,9 +49,10 @@ def test_every_configuration_equals_its_fit(grid):
         assert_bits_equal(r.params_of(k, 2), short.params, f"config {k} checkpoint 2")
     best = r.best(3)
     assert {"optimizer", "l1", "l2", "dropout"} <= set(best.dtype.names)
-    # both paths ran: vectorised (no dropout) and one configuration at a time (dropout)
-    paths = {sweep_options.vectorised(g.spec, g.options) for g in r.groups if not g.options.is_plain}
-    assert paths == {True, False}
+    # both paths ran: the generated kernels (no dropout) and the lane kernel's dropout mode
+    seeds = np.zeros(1, dtype=np.uint64)
+    paths = {type(sweep_options.blocks(g.spec, g.options, seeds)) for g in r.groups if not g.options.is_plain}
+    assert paths == {sweep_options.GeneratedBlocks, sweep_options.DropoutLaneBlocks}
 
 
 def test_threads_and_blocks_change_nothing(grid):
@@ -92,7 +93,8 @@ def test_divergence_with_an_optimizer_equals_fit():
     (dict(dropout="0.5"), TypeError, "dropout must hold real numbers"),
 ])
 def test_bad_axes_are_refused_before_any_work(kwargs, error, match, monkeypatch):
-    monkeypatch.setattr("fastnn.sweep_options.GeneralBlocks.__call__", lambda *a: pytest.fail("trained"))
+    for blocks in ("GeneratedBlocks", "DropoutLaneBlocks", "GeneralBlocks"):
+        monkeypatch.setattr(f"fastnn.sweep_options.{blocks}.__call__", lambda *a: pytest.fail("trained"))
     with pytest.raises(error, match=match):
         fastnn.sweep([2, 3, 1], QX, QY, lr=1e-3, epochs=1, progress=False, **NET, **kwargs)
 

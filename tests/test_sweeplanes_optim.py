@@ -10,7 +10,7 @@ tests/test_sweep_options.py):
   integer) operands, negation and square roots, zeros of both signs, infinities and NaN.
 * Which path: groups of networks over 64 parameters without dropout train on
   ``LaneBlocks`` (one compiled function for every optimizer and shape); 64 parameters and
-  fewer keep ``GeneratedBlocks``, dropout keeps ``GeneralBlocks``; the lane groups' state
+  fewer keep ``GeneratedBlocks``, dropout takes ``DropoutLaneBlocks``; the lane groups' state
   is ``first``, ``second`` only.
 * Equality with ``fit``: for every configuration, a fresh ``Network`` trained alone with
   ``fit(..., optimizer, l1, l2, on_divergence="stop", backend="generic")`` (the generic
@@ -145,9 +145,9 @@ def test_groups_past_64_parameters_train_on_the_lane_kernel():
     assert sweep_options.load(spec, TrainOptions.build(spec, fastnn.RMSprop())) is blocks.kernel
     small, options = _options(sizes=(2, 15, 1))  # 61 parameters: the generated kernel
     assert type(sweep_options.blocks(small, options, seeds)) is sweep_options.GeneratedBlocks
-    spec, options = _options(dropout=0.25)  # dropout: one configuration at a time
-    assert not sweep_options.vectorised(spec, options)
-    assert isinstance(sweep_options.blocks(spec, options, seeds), sweep_options.GeneralBlocks)
+    spec, options = _options(dropout=0.25)  # dropout: the lane kernel's dropout mode
+    assert sweep_options.vectorised(spec, options)
+    assert isinstance(sweep_options.blocks(spec, options, seeds), sweep_options.DropoutLaneBlocks)
 
 
 @pytest.mark.parametrize("name", list(GRIDS))

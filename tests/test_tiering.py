@@ -21,8 +21,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import sweep_options
-from fastnn.kernels import cache, codegen, evalgen, specialized, sweepgen, sweeplanes, tiering
+from fastnn.kernels import cache, evalgen, specialized, sweepgen, sweeplanes, tiering
 from fastnn.kernels.compiler import compiled
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -578,53 +577,28 @@ def test_a_sweep_switching_kernels_between_calls_changes_no_number(grid, ready_a
 
 @pytest.mark.parametrize("ready_at", [2, 10**9])
 def test_an_optimizer_sweep_switching_kernels_changes_no_number(ready_at, monkeypatch):
-    """Optimizer sweeps of a shape whose generated kernels are still compiling: the
-    vectorised groups (no dropout) train on the lane kernel's optimizer mode, the dropout
-    groups (one configuration at a time) on generic.train_general, each until its
-    generated kernel "finished" (GeneralBlocks asks before every call: ready at its
-    request's call ready_at + 1; 10**9: never); the numbers equal the sweep on the
-    generated kernels alone, bit for bit."""
+    """Optimizer sweeps of a small shape whose generated optimizer kernels are still
+    compiling train on the lane kernel's optimizer mode until the compile "finished" (at
+    the job's poll ready_at + 1; 10**9: never), with the numbers of the sweep on the
+    generated kernels alone, bit for bit (the dropout groups train on the lane kernel's
+    dropout mode either way)."""
     import sweep_checks
 
     desired = sweep_checks.run(sweep_checks.OPTIONS, threads=1)
     registry = FakeRegistry(ready_at)
-    asked = {}
-
-    def kernel(request):
-        asked[request.key] = asked.get(request.key, 0) + 1
-        return request.compile_now() if asked[request.key] > ready_at else None
-
     monkeypatch.setenv("FASTNN_TIERING", "1")
     monkeypatch.setattr(tiering, "_jobs", registry)
-    monkeypatch.setattr(tiering, "kernel", kernel)
+    monkeypatch.setattr(tiering, "kernel", lambda request: None)
     monkeypatch.setattr(tiering, "_load_cached", lambda dispatcher, signature: compiled(dispatcher, signature))
     before = tiering.tiered_calls()
     actual = sweep_checks.run(sweep_checks.OPTIONS, threads=1, chunk=1)
-    sweep_checks.assert_same_sweep(actual, desired, f"options grid, generated kernels from call {ready_at}")
+    sweep_checks.assert_same_sweep(actual, desired, f"options grid, generated kernels from poll {ready_at}")
     after = tiering.tiered_calls()
     assert after["fallback"] > before["fallback"] and (after["generated"] > before["generated"]) == (ready_at < 10**9)
-    dropout_kernels = {request.key for request in registry.started if request.signature == codegen.OPTIM_SIGNATURE}
-    assert dropout_kernels, "the dropout groups started no background compile"
-    # the dropout groups asked again before their calls, and switched once it was "ready"
-    assert (max(asked[key] for key in dropout_kernels) > ready_at) == (ready_at < 10**9), asked
-
-
-def test_a_big_dropout_group_waits_for_its_generated_kernel(monkeypatch):
-    """A group trained one configuration at a time whose work on generic.train_general
-    would exceed GENERIC_LIMIT_SECONDS waits for its generated kernel's compile instead
-    (here every group: the limit is 0), with the same numbers."""
-    import sweep_checks
-
-    desired = sweep_checks.run(sweep_checks.OPTIONS, threads=1)
-    waited = []
-    monkeypatch.setenv("FASTNN_TIERING", "1")
-    monkeypatch.setattr(tiering, "_jobs", FakeRegistry(10**9))
-    monkeypatch.setattr(tiering, "kernel", lambda request: None)
-    monkeypatch.setattr(tiering, "finished", lambda request: waited.append(request.name) or request.compile_now())
-    monkeypatch.setattr(sweep_options, "GENERIC_LIMIT_SECONDS", 0.0)
-    actual = sweep_checks.run(sweep_checks.OPTIONS, threads=1)
-    sweep_checks.assert_same_sweep(actual, desired, "dropout groups waiting for their kernels")
-    assert waited and all(name.startswith("train_optim") for name in waited)
+    # (the plain-SGD groups' kernels tier too)
+    assert {request.name for request in registry.started} == {
+        sweepgen.optim_name(variant) for variant in ("sgd", "adam", "nesterov")} | {
+        sweepgen.kernel_name(batch_size, True) for batch_size in (1, 6)}
 
 
 def test_a_sweep_uses_generated_kernels_it_has_and_compiles_without_the_lane_kernel(monkeypatch):
