@@ -61,25 +61,17 @@ def train_kernel(spec, batched):
     return None if request is None else request.compile_now()
 
 
-def options_trainer(spec, options, layout, generated=True, wait=True):
+def options_trainer(spec, options, layout, generated=True):
     """``train(params, X, Y, lr, epochs, batch_size, shuffle, history, first, second,
     clock, rng) -> diverged epoch``: training with ``options`` (``fastnn.options``'s
     TrainOptions, whose settings it binds) on the generated kernel for spec when there is
-    one and ``generated``, else on ``generic.train_general`` (``layout``: spec's). Both
-    give the reference's numbers, bit for bit; sweeps use this. The generated kernel is
-    compiled now if need be (or its background compile waited for); without ``wait``,
-    tiering on, it compiles in the background instead and the generic trainer comes back
-    meanwhile, marked ``train.tiering = True`` (ask again later for the generated one)."""
+    one and ``generated`` (compiled now if need be), else on ``generic.train_general``
+    (``layout``: spec's). Both give the reference's numbers, bit for bit; the sweeps'
+    one-at-a-time baseline (``sweep_options.GeneralBlocks``) uses this."""
     request = optim_request(spec, options.optimizer.kernel_variant, options.has_dropout) if generated else None
     if request is None:
         return _bind_general(layout, spec, options)
-    kernel = tiering.finished(request) if wait else tiering.kernel(request)
-    if kernel is not None:
-        return _bind_generated(kernel, spec, options)
-    tiering.start(request)
-    train = _bind_general(layout, spec, options)
-    train.tiering = True
-    return train
+    return _bind_generated(request.compile_now(), spec, options)
 
 
 def _bind_generated(kernel, spec, options):

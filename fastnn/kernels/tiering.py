@@ -422,21 +422,6 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=lambda: globals().__setitem__("_jobs", _Registry()))
 
 
-def start(request):
-    """Compile ``request`` in the background (one job per kernel; queued when MAX_JOBS run)."""
-    _jobs.start(request)
-
-
-def finished(request):
-    """The kernel of ``request``: once its background compile (if one runs) has ended,
-    loaded, else compiled now (``kernel``)."""
-    job = _jobs.get(request.key)
-    if job is not None and enabled():
-        while _jobs.poll(job) in (_PENDING, _RUNNING):
-            time.sleep(0.01)
-    return kernel(request)
-
-
 def wait(timeout=None):
     """Block until every background compile this process started has ended (True), or
     ``timeout`` seconds passed (False): afterwards the next ``fit`` of those shapes runs
