@@ -145,3 +145,21 @@ def test_blocks_and_threads_change_nothing(chunk, threads):
     reference = fastnn.sweep(sizes, X, y, threads=1, **grid)
     result = fastnn.sweep(sizes, X, y, chunk=chunk, threads=threads, **grid)
     assert_same_sweep(result, reference, f"chunk={chunk}, threads={threads}")
+
+
+def test_arrays_of_compiled_code_start_on_cache_lines():
+    """np.empty in compiled code starts on a 64-byte boundary (compiler's
+    _align_arrays_to_cache_lines), so a row of 8 doubles never straddles two cache lines
+    and the kernels' speed does not depend on where the allocator put their work arrays."""
+    import numba
+
+    import fastnn.kernels.compiler  # noqa: F401  (sets the alignment)
+
+    @numba.njit
+    def addresses(sizes):
+        out = np.empty(len(sizes), dtype=np.int64)
+        for i in range(len(sizes)):
+            out[i] = np.empty(sizes[i]).ctypes.data
+        return out
+
+    assert (addresses(np.arange(1, 40, dtype=np.int64)) % 64 == 0).all()

@@ -63,9 +63,9 @@ vector units busy. Plain ``for c in range(LANES)`` loops over a 2-d work array (
 lanes) ran 1.5-3x slower than the vector rows; the loop order by layer shape took 2-64-1
 from 0.33 to 0.17 (the 64 -> 1 layer had a one-trip inner loop). Helpers are compiled
 functions, not inlined: the same speed, the compile 9 s instead of 15 s. ``work`` starts
-on a 64-byte boundary (``_aligned``): with numpy's 16-byte alignment a <8 x double> row
-straddled two cache lines or not depending on work's size (1.5x on 2-64-1 per sample,
-1.3x on the spiral when it did). A batch's first sample starts the gradient sums (0.0 +
+on a 64-byte boundary (``compiler._align_arrays_to_cache_lines``): with numba's 32-byte
+alignment a <8 x double> row straddled two cache lines or not by the luck of the
+allocation (1.5x on 2-64-1 per sample, 1.3x on the spiral when it did). A batch's first sample starts the gradient sums (0.0 +
 a_i d_j) instead of a pass zeroing them first. Optimizer mode (one thread, 64
 configurations, ns per parameter per configuration-step, 2-64-1 per sample / spiral
 2-64-3 in batches of 32): plain SGD 0.14 / 0.23, SGD with decay 0.24 / 0.23, momentum
@@ -113,16 +113,6 @@ _HALF = 8  # the second vector of a row
 
 _KW = dict(cache=True, nogil=True, error_model="numpy")
 _INLINE = dict(_KW, inline="always")
-
-
-@njit(**_KW)
-def _aligned(size):
-    """np.empty(size) float64 starting on a 64-byte boundary: each <8 x double> of a row
-    then lies in one cache line (the allocator aligns to 16 bytes only, so otherwise the
-    alignment of work, and the speed, changed with its size)."""
-    buffer = np.empty(size + _HALF)
-    skip = (-(buffer.ctypes.data // 8)) % _HALF
-    return buffer[skip : skip + size]
 
 
 @njit(**_KW)
@@ -507,7 +497,7 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
         rows = PRE
     if bases is not None:
         rows = KP + units
-    work = _aligned(rows * LANES)
+    work = np.empty(rows * LANES)  # on a 64-byte boundary (compiler._align_arrays_to_cache_lines)
     params = work[: n_params * LANES].reshape((n_params, LANES))  # a view: _end_epoch's (param, lane) array
     start_rows = np.empty(n_params * LANES)
     start = start_rows.reshape((n_params, LANES))
