@@ -77,3 +77,44 @@ def interrupt_after(monkeypatch, n):
             raise KeyboardInterrupt
 
     monkeypatch.setattr(sweep_module._Progress, "advance", advance)
+
+
+def fit_alone(sizes, X, y, row, epochs, kwargs, shuffle=None):
+    """(params, history) of sweep configuration ``row`` (a row of ``configs``) trained
+    alone by fit on the generic kernels; ``kwargs``: the sweep's network and optimizer
+    arguments; ``shuffle``: kwargs' (default False) unless given."""
+    net = fastnn.Network(sizes, kwargs["activation"], kwargs["loss"], kwargs.get("bias", True), init=kwargs["init"],
+                         seed=int(row["seed"]))
+    optimizers = {str(opt): opt for opt in kwargs.get("optimizer", ["sgd"])}
+    history = net.fit(X, y, lr=float(row["lr"]), epochs=epochs, batch_size=int(row["batch_size"]),
+                      shuffle=kwargs.get("shuffle", False) if shuffle is None else shuffle,
+                      optimizer=optimizers.get(str(row["optimizer"]), "sgd"), l1=float(row["l1"]),
+                      l2=float(row["l2"]), dropout=float(row["dropout"]), on_divergence="stop", backend="generic")
+    return net.params.copy(), np.asarray(history)
+
+
+def assert_matches_fit(result, sizes, X, y, kwargs, epochs, shuffle=None):
+    """Every configuration of ``result`` equals its own fit (``fit_alone``), bit for bit:
+    its losses, divergence epoch, final parameters and the checkpoints it reached."""
+    for k, row in enumerate(result.configs):
+        where = f"config {k} {row}"
+        params, history = fit_alone(sizes, X, y, row, epochs, kwargs, shuffle)
+        done = len(history)
+        assert result.diverged_epoch[k] == (done if done < epochs else -1), where
+        assert_bits_equal(result.losses[k, :done], history, f"{where}: losses")
+        assert np.isnan(result.losses[k, done:]).all(), where
+        assert_bits_equal(result.params_of(k), params, f"{where}: final params")
+        for c in result.checkpoints:
+            if result.diverged_epoch[k] < 0 or result.diverged_epoch[k] >= c:
+                params_c, _ = fit_alone(sizes, X, y, row, c, kwargs, shuffle)
+                assert_bits_equal(result.params_of(k, checkpoint=c), params_c, f"{where}: checkpoint {c}")
+
+
+def assert_others_unchanged(result, sane, diverging):
+    """The configurations of ``result`` that did not diverge (``diverging``: bool (K,)
+    marks those that did) equal the sweep ``sane`` of only them, bit for bit: a lane
+    that diverges changes nothing for the others of its block."""
+    rows = np.flatnonzero(~diverging)
+    assert_bits_equal(result.losses[rows], sane.losses, "losses beside the diverged configurations")
+    for i, k in enumerate(rows):
+        assert_bits_equal(result.params_of(k), sane.params_of(i), f"config {k}")

@@ -29,11 +29,10 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import Network, datasets
+from fastnn import datasets
 from fastnn.kernels import sweeplanes, sweepgen
 
-from strategies import assert_bits_equal
-from sweep_checks import assert_same_sweep
+from sweep_checks import assert_matches_fit, assert_others_unchanged, assert_same_sweep
 
 sweep_module = importlib.import_module("fastnn.sweep")
 # dead ReLUs in a few configurations, classes in order: not what is tested here
@@ -75,29 +74,6 @@ GRIDS = {
 EPOCHS = 3
 
 
-def fit_alone(sizes, X, y, row, epochs, kwargs, shuffle):
-    """(params, history) of configuration ``row`` trained alone by fit (generic backend)."""
-    net = Network(sizes, kwargs["activation"], kwargs["loss"], kwargs.get("bias", True), init=kwargs["init"],
-                  seed=int(row["seed"]))
-    history = net.fit(X, y, lr=float(row["lr"]), epochs=epochs, batch_size=int(row["batch_size"]),
-                      shuffle=shuffle, on_divergence="stop", backend="generic")
-    return net.params.copy(), history
-
-
-def assert_matches_fit(result, sizes, X, y, kwargs, shuffle, epochs=EPOCHS):
-    for k, row in enumerate(result.configs):
-        where = f"config {k} {row}"
-        params, history = fit_alone(sizes, X, y, row, epochs, kwargs, shuffle)
-        done = len(history)
-        assert result.diverged_epoch[k] == (done if done < epochs else -1), where
-        assert_bits_equal(result.losses[k, :done], history, f"{where}: losses")
-        assert np.isnan(result.losses[k, done:]).all(), where
-        assert_bits_equal(result.params_of(k), params, f"{where}: final params")
-        for c in result.checkpoints:
-            params_c, _ = fit_alone(sizes, X, y, row, c, kwargs, shuffle)
-            assert_bits_equal(result.params_of(k, checkpoint=c), params_c, f"{where}: checkpoint {c}")
-
-
 def test_grids_use_the_lane_kernel():
     """Every grid's network is past the generated kernels, so sweeplanes trains it; 64
     parameters and fewer keep the generated kernels."""
@@ -117,7 +93,7 @@ def test_every_configuration_equals_fit(name, shuffle):
     result = fastnn.sweep(sizes, X, y, seeds=SEEDS, epochs=EPOCHS, shuffle=shuffle, progress=False, **kwargs)
     assert len(result.configs) == len(kwargs["lr"]) * len(SEEDS) * len(kwargs["batch_size"])
     assert not result.diverged.any() and result.stuck.mean() < 0.25  # (a dead ReLU start or two)
-    assert_matches_fit(result, sizes, X, y, kwargs, shuffle)
+    assert_matches_fit(result, sizes, X, y, kwargs, EPOCHS, shuffle)
 
 
 # lr 1e10 overflows in epoch 0 (per sample) or later (batches); 1e-3 trains on.
@@ -132,10 +108,7 @@ def test_divergence_in_a_block_of_lanes():
     assert result.diverged[huge].all() and not result.diverged[~huge].any()
     assert_matches_fit(result, sizes, QX, QY, DIVERGING, shuffle=False, epochs=4)
     sane = fastnn.sweep(sizes, QX, QY, seeds=SEEDS, epochs=4, progress=False, **{**DIVERGING, "lr": [1e-3]})
-    rows = np.flatnonzero(~huge)
-    assert_bits_equal(result.losses[rows], sane.losses, "losses beside the diverged configurations")
-    for i, k in enumerate(rows):
-        assert_bits_equal(result.params_of(k), sane.params_of(i), f"config {k}")
+    assert_others_unchanged(result, sane, huge)
 
 
 @pytest.mark.parametrize("chunk, threads", [(5, 2), (16, 3), (40, 1)])

@@ -43,7 +43,7 @@ from fastnn.options import TrainOptions
 from fastnn.spec import Spec
 
 from strategies import assert_bits_equal
-from sweep_checks import assert_same_sweep, interrupt_after
+from sweep_checks import assert_matches_fit, assert_others_unchanged, assert_same_sweep, interrupt_after
 
 pytestmark = pytest.mark.filterwarnings("ignore::fastnn.errors.TrainingWarning")
 
@@ -77,32 +77,6 @@ GRIDS = {
         l1=[0.0, 1e-3], shuffle=True, checkpoints=[2])),
 }
 EPOCHS = 4
-
-
-def fit_alone(sizes, X, y, row, epochs, kwargs):
-    """(params, history) of configuration ``row`` trained alone by fit (generic backend)."""
-    net = fastnn.Network(sizes, kwargs["activation"], kwargs["loss"], kwargs.get("bias", True), init=kwargs["init"],
-                         seed=int(row["seed"]))
-    history = net.fit(X, y, lr=float(row["lr"]), epochs=epochs, batch_size=int(row["batch_size"]),
-                      shuffle=kwargs.get("shuffle", False),
-                      optimizer={str(opt): opt for opt in kwargs["optimizer"]}[str(row["optimizer"])],
-                      l1=float(row["l1"]), l2=float(row["l2"]), on_divergence="stop", backend="generic")
-    return net.params.copy(), np.asarray(history)
-
-
-def assert_matches_fit(result, sizes, X, y, kwargs, epochs=EPOCHS):
-    for k, row in enumerate(result.configs):
-        where = f"config {k} {row}"
-        params, history = fit_alone(sizes, X, y, row, epochs, kwargs)
-        done = len(history)
-        assert result.diverged_epoch[k] == (done if done < epochs else -1), where
-        assert_bits_equal(result.losses[k, :done], history, f"{where}: losses")
-        assert np.isnan(result.losses[k, done:]).all(), where
-        assert_bits_equal(result.params_of(k), params, f"{where}: final params")
-        for c in result.checkpoints:
-            if result.diverged_epoch[k] < 0 or result.diverged_epoch[k] >= c:
-                params_c, _ = fit_alone(sizes, X, y, row, c, kwargs)
-                assert_bits_equal(result.params_of(k, checkpoint=c), params_c, f"{where}: checkpoint {c}")
 
 
 @njit(error_model="numpy")  # the kernels' model: x / 0.0 is inf or NaN, as in the vectors
@@ -157,7 +131,7 @@ def test_every_configuration_equals_fit(name):
     assert not result.diverged.any()
     assert {type(sweep_options.blocks(g.spec, g.options, np.zeros(1, dtype=np.uint64))) for g in result.groups} == {
         sweep_options.LaneBlocks}
-    assert_matches_fit(result, sizes, X, y, kwargs)
+    assert_matches_fit(result, sizes, X, y, kwargs, EPOCHS)
 
 
 def test_divergence_in_a_block_of_lanes():
@@ -167,12 +141,9 @@ def test_divergence_in_a_block_of_lanes():
     result = fastnn.sweep(sizes, QX, QY, lr=[1e-3, 1e200], epochs=4, progress=False, **grid)
     huge = result.configs["lr"] == 1e200
     assert result.diverged[huge].all() and not result.diverged[~huge].any()
-    assert_matches_fit(result, sizes, QX, QY, grid)
+    assert_matches_fit(result, sizes, QX, QY, grid, EPOCHS)
     sane = fastnn.sweep(sizes, QX, QY, lr=[1e-3], epochs=4, progress=False, **grid)
-    rows = np.flatnonzero(~huge)
-    assert_bits_equal(result.losses[rows], sane.losses, "losses beside the diverged configurations")
-    for i, k in enumerate(rows):
-        assert_bits_equal(result.params_of(k), sane.params_of(i), f"config {k}")
+    assert_others_unchanged(result, sane, huge)
 
 
 @pytest.mark.parametrize("chunk, threads", [(5, 2), (16, 3), (40, 1)])
