@@ -26,7 +26,7 @@ number of columns with blocks of 16, 4 and 1 (few variants: each one is compiled
 import numpy as np
 from numba import njit
 
-_KW = dict(cache=True, nogil=True, error_model="numpy")
+from .compiler import HELPER as _KW  # allocate nothing: no NRT (see compiler.HELPER)
 
 # Indices are uint64: numba adds a negative-index wrap-around to every signed index,
 # which hides from LLVM that mat[row + 0], mat[row + 1], ... are neighbours.

@@ -17,7 +17,7 @@ every kernel that uses it).
 import numpy as np
 from numba import njit
 
-_KW = dict(cache=True, nogil=True, error_model="numpy")
+from .compiler import HELPER as _KW  # allocate nothing: no NRT (see compiler.HELPER)
 
 # Indices are uint64: numba adds a negative-index wrap-around to every signed index,
 # which hides from LLVM that mat[row + 0], mat[row + 1], ... are neighbours.

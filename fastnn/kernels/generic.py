@@ -41,6 +41,7 @@ from ..spec import (
     W_OFF,
 )
 from .blocks import accumulate, dot, step
+from .compiler import HELPER
 from .optim import apply, bias_corrections, keep_multiplier, penalized, step_rate
 from .rng import shuffle_order
 
@@ -262,7 +263,7 @@ def backward(params, wt, layout, Y, s, z, a, d, grad, lr, fused):
                     grad[b + j] += d[u + j]
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def transpose(params, layout, wt, first=1):
     """wt[W_l^T] = params[W_l] for the layers from ``first`` on (by default those that
     pass an error further down)."""
@@ -342,7 +343,7 @@ def diverged(params, start_params, epoch_mean, e, history):
     return True
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def all_finite(values):
     for v in values:
         if not np.isfinite(v):
@@ -384,7 +385,7 @@ def train(params, layout, X, Y, lr, epochs, shuffle, seed, history):
     return -1
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def _batch_forward(params, wt, layout, l, zu, au, bs, m):
     """Layer l for the m samples of a batch at once (unit-major buffers, row stride bs)."""
     r = HEADER + ROW * l
@@ -414,7 +415,7 @@ def _batch_forward(params, wt, layout, l, zu, au, bs, m):
             activate_layer(code, zu, au, (u + j) * bs, m)
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def _batch_dropout(layout, l, au, pu, mk, bs, m, rate, base, first_draw, per_sample):
     """Inverted dropout on hidden layer l's outputs: pu keeps them, mk gets each unit's
     multiplier (kernels.optim.keep_multiplier; draw number first_draw + b * per_sample +
@@ -431,7 +432,7 @@ def _batch_dropout(layout, l, au, pu, mk, bs, m, rate, base, first_draw, per_sam
             au[row + b] = au[row + b] * keep
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m, rates, pu, mk):
     """Layer l's gradient sums over the batch (samples in order) and the error signal of
     the layer below; du holds layer l's dL/dz. A layer below with a dropout rate in
@@ -477,7 +478,7 @@ def _batch_backward(params, layout, l, zu, au, du, at, dt, grad, bs, m, rates, p
             grad[bo + j] = total
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def _batch_update(params, layout, grad, lr, m):
     """params -= lr * (gradient sum / m), reading each layer's sums where _batch_backward
     left them (row-major, or transposed when the layer is wider at its input)."""
@@ -496,7 +497,7 @@ def _batch_update(params, layout, grad, lr, m):
                 params[bo + j] -= lr * (grad[bo + j] / m)
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def _batch_gradient(params, wt, layout, X, Y, order, start, m, bs, zu, au, du, at, dt, zc, ac, dc, grad, rates,
                     pu, mk, dropout_base, first_draw, per_sample, epoch_loss):
     """The m samples order[start:start + m] forward (with dropout where ``rates`` say,
@@ -569,7 +570,7 @@ def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, h
     return -1
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def _general_update(params, layout, grad, m, lr_t, hyper, penalties, first, second, fix1, fix2):
     """One optimizer step: each parameter's gradient is its batch sum / m (read where
     _batch_backward left it), plus the layer's L1/L2 terms, then kernels.optim.apply."""
@@ -648,7 +649,7 @@ def accuracy(kind, count, n, n_out):
     return np.nan
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def evaluate(params, layout, X, Y, z, a, kind):
     """``reference.evaluate``: (mean per-sample loss, accuracy) of the data set X, Y at
     ``params`` (NaN accuracy for kind 0); z and a are unit buffers."""

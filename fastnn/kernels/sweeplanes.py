@@ -98,6 +98,7 @@ from ..spec import (
     UNIT_OFF,
     W_OFF,
 )
+from .compiler import HELPER
 from .generic import clip, output_delta, sample_loss, sigmoid
 from .lanes8 import add8, load8, max8, mul8, relu8, relu_back8, splat8, store8, sub8, zero8
 from ..optim import (ADAGRAD_CODE, ADAM_CODE, H_BETA1, H_BETA2, H_CODE, H_EPSILON, H_MOMENTUM, H_NESTEROV, H_RHO,
@@ -115,7 +116,7 @@ _KW = dict(cache=True, nogil=True, error_model="numpy")
 _INLINE = dict(_KW, inline="always")
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def _activate_rows(work, code, z, a, n):
     """Rows a..a+n-1 = f(rows z..z+n-1); one loop per activation code."""
     if code == RELU:
@@ -136,7 +137,7 @@ def _activate_rows(work, code, z, a, n):
             store8(work, a * LANES + at, load8(work, z * LANES + at))
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def _softmax_rows(work, z, a, n, big, total):
     """Rows a..a+n-1 = softmax of rows z..z+n-1 (generic.forward's order: the running
     maximum, exp(z - max) summed in order, then each divided by the sum)."""
@@ -157,7 +158,7 @@ def _softmax_rows(work, z, a, n, big, total):
             work[(a + j) * LANES + c] = work[(a + j) * LANES + c] / work[total * LANES + c]
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def _times_derivative_rows(work, code, d, z, a, n):
     """Rows d..d+n-1 times f'(z) (generic.times_derivative: an inactive ReLU passes
     exactly 0; linear leaves them)."""
@@ -181,7 +182,7 @@ def _times_derivative_rows(work, code, d, z, a, n):
             store8(work, d * LANES + at, mul8(load8(work, d * LANES + at), factor))
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def _forward_weights(work, n_in, n_out, w, z, a_in):
     """Rows z..z+n_out-1 = a_0 W[0, j] + a_1 W[1, j] + ..., each sum from 0.0 in order."""
     zero = zero8()
@@ -217,7 +218,7 @@ def _forward_weights(work, n_in, n_out, w, z, a_in):
             store8(work, (z + j) * LANES + _HALF, s1)
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def _backward_weights(work, n_in, n_out, w, d, a_in, below, rate, grad, fused, fresh):
     """The layer's weights take their step (fused: W[i, j] -= rate * (a_i d_j)) or add to
     their gradient sums (rows from ``grad`` on: += a_i d_j; the batch's first sample,
@@ -297,7 +298,7 @@ def _backward_weights(work, n_in, n_out, w, d, a_in, below, rate, grad, fused, f
                                                  mul8(load8(work, at + _HALF), e1)))
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def _loss_and_output_error(work, loss, code, zo, ao, do, n_out, tgt, s0, lo, Y, order, t, shuffle, u_out, zc, ac,
                            dc):
     """Each lane's sample loss added to row lo, dL/dz of the output layer into rows
@@ -382,7 +383,7 @@ def _store_pair(work, at, low, high):
     store8(work, at + _HALF, high)
 
 
-@njit(**_KW)
+@njit(**HELPER)
 def _optim_update(work, n_params, G, RATE, M1, M2, hyper, penalties, m, step):
     """Every lane's optimizer step after a batch of m samples, step number ``step``, as
     generic._general_update does it: per parameter row q the gradient (``_gradient``),
