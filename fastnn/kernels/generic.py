@@ -360,15 +360,20 @@ def train(params, layout, X, Y, lr, epochs, shuffle, seed, history):
     epoch that produced a non-finite loss or parameter: params are then restored to
     their values at its start and history[e:] is NaN.
     """
-    n = X.shape[0]
     z, a, d = _buffers(layout)
-    u, n_out = _output(layout)
-    loss = layout[1]
-    unused = np.empty(0)
     wt = np.empty(params.shape[0])
     transpose(params, layout, wt)
-    start_params = np.empty(params.shape[0])
-    order = np.empty(n, dtype=np.int64)
+    return _train_epochs(params, wt, layout, X, Y, lr, epochs, shuffle, seed, history, z, a, d, np.empty(0),
+                         np.empty(params.shape[0]), np.empty(X.shape[0], dtype=np.int64))
+
+
+@njit(**HELPER)
+def _train_epochs(params, wt, layout, X, Y, lr, epochs, shuffle, seed, history, z, a, d, unused, start_params, order):
+    """``train``'s epochs, on the arrays it allocated: no NRT here, so the calls of every
+    sample (blocks' dot and step) cost no reference counting (see compiler.HELPER)."""
+    n = X.shape[0]
+    u, n_out = _output(layout)
+    loss = layout[1]
     state = np.uint64(seed)
     for e in range(epochs):
         state = shuffle_order(order, shuffle, state)
@@ -547,13 +552,19 @@ def train_batched(params, layout, X, Y, lr, epochs, batch_size, shuffle, seed, h
     zu, au, du = np.empty(units * bs), np.empty(units * bs), np.empty(units * bs)
     at, dt = np.empty(bs * units), np.empty(bs * units)
     zc, ac, dc = np.empty(units), np.empty(units), np.empty(units)
-    grad = np.empty(n_params)
     wt = np.empty(n_params)
     transpose(params, layout, wt, 0)
-    start_params = np.empty(n_params)
-    order = np.empty(n, dtype=np.int64)
-    state = np.uint64(seed)
     no_dropout = np.full(n_layers, 0.0)  # not np.zeros, which nnfs.init() replaces (see sweep_generic)
+    return _batched_epochs(params, wt, layout, X, Y, lr, epochs, bs, shuffle, seed, history, zu, au, du, at, dt, zc,
+                           ac, dc, np.empty(n_params), np.empty(n_params), np.empty(n, dtype=np.int64), no_dropout)
+
+
+@njit(**HELPER)
+def _batched_epochs(params, wt, layout, X, Y, lr, epochs, bs, shuffle, seed, history, zu, au, du, at, dt, zc, ac, dc,
+                    grad, start_params, order, no_dropout):
+    """``train_batched``'s epochs, on the arrays it allocated (no NRT: see ``_train_epochs``)."""
+    n = X.shape[0]
+    state = np.uint64(seed)
     for e in range(epochs):
         state = shuffle_order(order, shuffle, state)
         for q in range(params.shape[0]):
@@ -681,23 +692,33 @@ def train_monitored(params, layout, X, Y, lr, epochs, batch_size, shuffle, histo
     restore_best and a patience the params end as those of the best epoch (the optimizer
     state as the last epoch left it). Returns the diverged epoch or -1, as train_general.
     """
-    n = X.shape[0]
     n_layers, units, n_params = layout[0], layout[3], params.shape[0]
     bs = batch_size
     zu, au, du = np.empty(units * bs), np.empty(units * bs), np.empty(units * bs)
     pu, mk = np.empty(units * bs), np.empty(units * bs)
     at, dt = np.empty(bs * units), np.empty(bs * units)
     zc, ac, dc = np.empty(units), np.empty(units), np.empty(units)
-    grad = np.empty(n_params)
     wt = np.empty(n_params)
     transpose(params, layout, wt, 0)
-    saved = np.empty(3 * n_params)
+    restoring = watch[2] > 0 and watch[3] != 0
+    work = (zu, au, du, pu, mk, at, dt, zc, ac, dc, np.empty(n_params), wt, np.empty(3 * n_params),
+            np.empty(X.shape[0], dtype=np.int64), np.empty(n_params if restoring else 0))
+    return _monitored_epochs(params, layout, X, Y, lr, epochs, bs, shuffle, history, hyper, penalties, rates, first,
+                             second, clock, rng, Xv, Yv, watch, min_delta, curves, result, work)
+
+
+@njit(**HELPER)
+def _monitored_epochs(params, layout, X, Y, lr, epochs, bs, shuffle, history, hyper, penalties, rates, first, second,
+                      clock, rng, Xv, Yv, watch, min_delta, curves, result, work):
+    """``train_monitored``'s epochs, on the arrays it allocated (``work``; no NRT: see
+    ``_train_epochs``)."""
+    zu, au, du, pu, mk, at, dt, zc, ac, dc, grad, wt, saved, order, best_params = work
+    n = X.shape[0]
+    n_layers, units, n_params = layout[0], layout[3], params.shape[0]
     n_last = layout[HEADER + ROW * (n_layers - 1) + N_OUT]
     per_sample = units - layout[HEADER + N_IN] - n_last  # hidden units: dropout draws per sample
-    order = np.empty(n, dtype=np.int64)
     has_val, train_pass, patience, kind = watch[0] != 0, watch[1] != 0, watch[2], watch[4]
     restoring = patience > 0 and watch[3] != 0
-    best_params = np.empty(n_params if restoring else 0)
     best, wait = np.inf, 0
     result[0], result[1] = -1, -1
     for e in range(epochs):
