@@ -81,15 +81,16 @@ def interrupt_after(monkeypatch, n):
 
 def fit_alone(sizes, X, y, row, epochs, kwargs, shuffle=None):
     """(params, history) of sweep configuration ``row`` (a row of ``configs``) trained
-    alone by fit on the generic kernels; ``kwargs``: the sweep's network and optimizer
-    arguments; ``shuffle``: kwargs' (default False) unless given."""
+    alone by fit on the pure-Python reference (the oracle); ``kwargs``: the sweep's network
+    and optimizer arguments; ``shuffle``: kwargs' (default False) unless given."""
     net = fastnn.Network(sizes, kwargs["activation"], kwargs["loss"], kwargs.get("bias", True), init=kwargs["init"],
                          seed=int(row["seed"]))
     optimizers = {str(opt): opt for opt in kwargs.get("optimizer", ["sgd"])}
     history = net.fit(X, y, lr=float(row["lr"]), epochs=epochs, batch_size=int(row["batch_size"]),
                       shuffle=kwargs.get("shuffle", False) if shuffle is None else shuffle,
                       optimizer=optimizers.get(str(row["optimizer"]), "sgd"), l1=float(row["l1"]),
-                      l2=float(row["l2"]), dropout=float(row["dropout"]), on_divergence="stop", backend="generic")
+                      l2=float(row["l2"]), dropout=float(row["dropout"]), on_divergence="stop",
+                      backend="reference")
     return net.params.copy(), np.asarray(history)
 
 

@@ -6,9 +6,9 @@ What is checked, and how (the style of tests/test_sweep.py):
 * Equality with ``fit``: for every configuration k of each grid, a fresh ``Network``
   trained alone with ``fit(X, y, lr, epochs, batch_size, shuffle, on_divergence="stop")``
   gives the same loss curve, final parameters and checkpoint parameters, as raw float64
-  bits. fit runs its generic backend (compiled once for all shapes; its own per-shape
-  kernels give the same bits, tests/test_wide_kernels.py). The grids cover per-sample and
-  mini-batch SGD (with a short last batch), shuffle on and off, ReLU, tanh, sigmoid,
+  bits. fit runs on the pure-Python reference (the oracle, ``tests/sweep_checks.fit_alone``).
+  The grids cover per-sample and mini-batch SGD (with a short last batch), shuffle on and
+  off, ReLU, tanh, sigmoid,
   softmax and linear outputs with each loss path of the kernel (squared errors, softmax
   with categorical cross-entropy and sigmoid with binary cross-entropy in lane rows; mean
   absolute error per lane), layers wider at the input and at the output (the two loop
@@ -20,8 +20,8 @@ What is checked, and how (the style of tests/test_sweep.py):
 * Which kernel: networks over 64 parameters train on ``sweeplanes.train``.
 
 Compile cost: one compile of the lane kernel (one signature, shared with tests/test_sweep.py's
-bigger networks) and fit's generic kernels; every network here is small (20-30 samples, a
-few epochs).
+bigger networks); every network here is small (20-30 samples, a few epochs), so the
+reference fits take seconds.
 """
 import importlib
 

@@ -7,7 +7,7 @@ What is checked (the pattern of tests/test_sweeplanes_optim.py):
 * Which path: every group with dropout, small (2-3-1) or past 64 parameters, trains on
   ``DropoutLaneBlocks``; its state is ``first``, ``second`` and ``dropout`` (each
   configuration's stream base, ``RunState.dropout_base`` of its seed).
-* Equality with ``fit`` (generic backend), loss curves, final and checkpoint parameters
+* Equality with ``fit`` on the pure-Python reference (the oracle), loss curves, final and checkpoint parameters
   as raw bits: plain SGD, SGD with momentum and decay, Adam, RMSprop; with and without
   L2; per sample and in mini-batches with a short last batch; shuffled and in order; one
   and two hidden layers; a softmax classifier past 64 parameters; blocks of 16 lanes and
@@ -124,7 +124,7 @@ def test_per_layer_rates_in_slices_of_epochs(rates):
             for epochs, params in ((4, P[:, k]), (2, ckpt[0, :, k])):
                 net = fastnn.Network(sizes, activation, "squared_error", seed=int(seed))
                 history = net.fit(X, Y, lr=float(lrs[k]), epochs=epochs, batch_size=batch_size, shuffle=True,
-                                  optimizer=optimizer, dropout=rates, backend="generic")
+                                  optimizer=optimizer, dropout=rates, backend="reference")
                 assert_bits_equal(params, net.params, f"{optimizer} config {k} after {epochs} epochs")
                 assert_bits_equal(losses[k, :epochs], np.asarray(history), f"{optimizer} config {k} losses")
 
@@ -164,7 +164,7 @@ def test_watched_sweep_equals_fit():
                       sweep_options.DropoutLaneBlocks)
     for k in range(len(result.configs)):
         assert_config_equals_fit(case, result, k, epochs, optimizer="adam", dropout=0.2, patience=2,
-                                 validation_data=(case["Xv"], case["yv"]), backend="generic")
+                                 validation_data=(case["Xv"], case["yv"]), backend="reference")
 
 
 @pytest.mark.parametrize("watched", [False, True])

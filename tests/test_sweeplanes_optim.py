@@ -13,10 +13,9 @@ tests/test_sweep_options.py):
   fewer keep ``GeneratedBlocks``, dropout takes ``DropoutLaneBlocks``; the lane groups' state
   is ``first``, ``second`` only.
 * Equality with ``fit``: for every configuration, a fresh ``Network`` trained alone with
-  ``fit(..., optimizer, l1, l2, on_divergence="stop", backend="generic")`` (the generic
-  kernel, compiled once for all shapes; its per-shape kernels give the same bits,
-  tests/test_optimizers.py) gives the same loss curve, final and checkpoint parameters as
-  raw float64 bits. Every optimizer rule of kernels.optim: SGD with decay, momentum,
+  ``fit(..., optimizer, l1, l2, on_divergence="stop", backend="reference")`` (the
+  pure-Python oracle, ``tests/sweep_checks.fit_alone``) gives the same loss curve, final
+  and checkpoint parameters as raw float64 bits. Every optimizer rule of kernels.optim: SGD with decay, momentum,
   Nesterov (with decay), AdaGrad, RMSprop (with decay), Adam, and an Adam whose bias
   corrections settle to 1.0 within the run (the H_SETTLED shortcut); with L1 and L2 off
   and on; per sample and in mini-batches with a short last batch; shuffled; one and two
@@ -27,8 +26,8 @@ tests/test_sweep_options.py):
 * Watched sweeps (validation data, patience) on the lane optimizer kernel equal fit; a
   store interrupted by Ctrl-C and resumed equals an uninterrupted sweep.
 
-Compile cost: the optimizer mode once (one function for every shape and optimizer) and
-fit's generic kernels; networks are small (20-30 samples, a few epochs).
+Compile cost: the optimizer mode once (one function for every shape and optimizer);
+networks are small (20-30 samples, a few epochs), so the reference fits take seconds.
 """
 import numpy as np
 import pytest
@@ -169,7 +168,7 @@ def test_watched_sweep_equals_fit():
     assert (result.stopped_epoch >= 0).any(), "some configuration should stop early here"
     for k in range(len(result.configs)):
         assert_config_equals_fit(case, result, k, epochs, optimizer="adam", l2=1e-3, patience=2,
-                                 validation_data=(case["Xv"], case["yv"]), backend="generic")
+                                 validation_data=(case["Xv"], case["yv"]), backend="reference")
 
 
 def test_store_interrupted_and_resumed(tmp_path, monkeypatch):
