@@ -32,6 +32,8 @@ from numba.core.imputils import lower_builtin
 from numba.core.typing.templates import AbstractTemplate, infer_global, signature
 from numba.extending import intrinsic, models, register_model
 
+from .simd import vector_pointer
+
 _DOUBLE = ir.DoubleType()
 _V8 = ir.VectorType(_DOUBLE, 8)
 _ZERO = ir.Constant(_V8, [0.0] * 8)
@@ -54,9 +56,7 @@ class _F64x8Model(models.PrimitiveModel):
 
 
 def _pointer(context, builder, array_type, array, index, index_type):
-    data = context.make_array(array_type)(context, builder, array).data
-    index = context.cast(builder, index, index_type, types.intp)
-    return builder.bitcast(builder.gep(data, [index], inbounds=True), _V8.as_pointer())
+    return vector_pointer(context, builder, array_type, array, index, index_type, _V8)
 
 
 @intrinsic

@@ -43,17 +43,18 @@ class _F64x4Model(models.PrimitiveModel):
         super().__init__(dmm, fe_type, _V4)
 
 
-def _pointer(context, builder, array_type, array, index, index_type):
-    """Pointer to element ``index`` of a C-contiguous 1-d array, as <4 x double>*."""
+def vector_pointer(context, builder, array_type, array, index, index_type, vector=_V4):
+    """Pointer to element ``index`` of a C-contiguous 1-d array, as ``vector``* (<4 x
+    double> here, <8 x double> for kernels.lanes8)."""
     data = context.make_array(array_type)(context, builder, array).data
     index = context.cast(builder, index, index_type, types.intp)
-    return builder.bitcast(builder.gep(data, [index], inbounds=True), _V4.as_pointer())
+    return builder.bitcast(builder.gep(data, [index], inbounds=True), vector.as_pointer())
 
 
 @intrinsic
 def load4(typingctx, array, index):
     def codegen(context, builder, sig, args):
-        ptr = _pointer(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        ptr = vector_pointer(context, builder, sig.args[0], args[0], args[1], sig.args[1])
         return builder.load(ptr, align=8)
 
     return f64x4(array, index), codegen
@@ -62,7 +63,7 @@ def load4(typingctx, array, index):
 @intrinsic
 def store4(typingctx, array, index, value):
     def codegen(context, builder, sig, args):
-        ptr = _pointer(context, builder, sig.args[0], args[0], args[1], sig.args[1])
+        ptr = vector_pointer(context, builder, sig.args[0], args[0], args[1], sig.args[1])
         builder.store(args[2], ptr, align=8)
         return context.get_dummy_value()
 
