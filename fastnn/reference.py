@@ -441,9 +441,9 @@ def update(opt, params, grad, state, lr):
     """One optimizer step on every parameter (the nnfs book's rules, fastnn.optim's
     docstring); ``grad`` is the step's gradient. Advances ``state.t``."""
     lr_t = lr * (1.0 / (1.0 + opt.decay * state.t))
-    if opt.name == "adam":  # bias corrections, the same for every parameter
-        fix1 = 1.0 - opt.beta1 ** (state.t + 1.0)
-        fix2 = 1.0 - opt.beta2 ** (state.t + 1.0)
+    if opt.name == "adam":  # bias corrections, the same for every parameter: one division a step
+        unbias1 = 1.0 / (1.0 - opt.beta1 ** (state.t + 1.0))
+        unbias2 = 1.0 / (1.0 - opt.beta2 ** (state.t + 1.0))
     for p in range(len(params)):
         g = grad[p]
         if opt.name == "sgd":
@@ -462,8 +462,8 @@ def update(opt, params, grad, state, lr):
         else:  # adam
             state.first[p] = opt.beta1 * state.first[p] + (1.0 - opt.beta1) * g
             state.second[p] = opt.beta2 * state.second[p] + (1.0 - opt.beta2) * (g * g)
-            m_hat = state.first[p] / fix1
-            v_hat = state.second[p] / fix2
+            m_hat = state.first[p] * unbias1
+            v_hat = state.second[p] * unbias2
             params[p] += -lr_t * m_hat / (math.sqrt(v_hat) + opt.epsilon)
     state.t += 1
 

@@ -365,7 +365,7 @@ class _Scalar:
                 self.out(f"{name} -= lr * (g{name} / m)")
             return
         self.out("lr_t = step_rate(lr, hyper, step)")
-        self.out("fix1, fix2 = bias_corrections(hyper, step)")
+        self.out("unbias1, unbias2 = bias_corrections(hyper, step)")
         for name, (l1, l2) in zip(self.names, self.penalty):
             self.out(f"g = penalized(g{name} / m, {name}, {l1}, {l2})")
             self.out(optim_kernels.update_line(self.optimizer, name, "g", f"m_{name}", f"v_{name}"))

@@ -582,7 +582,7 @@ def _batched_epochs(params, wt, layout, X, Y, lr, epochs, bs, shuffle, seed, his
 
 
 @njit(**HELPER)
-def _general_update(params, layout, grad, m, lr_t, hyper, penalties, first, second, fix1, fix2):
+def _general_update(params, layout, grad, m, lr_t, hyper, penalties, first, second, unbias1, unbias2):
     """One optimizer step: each parameter's gradient is its batch sum / m (read where
     _batch_backward left it), plus the layer's L1/L2 terms, then kernels.optim.apply."""
     for l in range(layout[0]):
@@ -595,12 +595,12 @@ def _general_update(params, layout, grad, m, lr_t, hyper, penalties, first, seco
                 q = w + i * n_out + j
                 g = grad[w + j * n_in + i] if wide_in else grad[q]
                 g = penalized(g / m, params[q], l1, l2)
-                params[q], first[q], second[q] = apply(hyper, params[q], g, first[q], second[q], lr_t, fix1, fix2)
+                params[q], first[q], second[q] = apply(hyper, params[q], g, first[q], second[q], lr_t, unbias1, unbias2)
         if bo >= 0:
             for j in range(n_out):
                 q = bo + j
                 g = penalized(grad[q] / m, params[q], l1b, l2b)
-                params[q], first[q], second[q] = apply(hyper, params[q], g, first[q], second[q], lr_t, fix1, fix2)
+                params[q], first[q], second[q] = apply(hyper, params[q], g, first[q], second[q], lr_t, unbias1, unbias2)
 
 
 @njit(**_KW)
@@ -732,9 +732,9 @@ def _monitored_epochs(params, layout, X, Y, lr, epochs, bs, shuffle, history, hy
             epoch_loss = _batch_gradient(params, wt, layout, X, Y, order, start, m, bs, zu, au, du, at, dt, zc, ac,
                                          dc, grad, rates, pu, mk, rng[1], clock[1] * per_sample, per_sample,
                                          epoch_loss)
-            fix1, fix2 = bias_corrections(hyper, clock[0])
+            unbias1, unbias2 = bias_corrections(hyper, clock[0])
             _general_update(params, layout, grad, m, step_rate(lr, hyper, clock[0]), hyper, penalties, first, second,
-                            fix1, fix2)
+                            unbias1, unbias2)
             transpose(params, layout, wt, 0)
             clock[0] += 1
             clock[1] += m

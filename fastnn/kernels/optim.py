@@ -39,14 +39,14 @@ def step_rate(lr, hyper, t):
 
 @njit(**_INLINE)
 def bias_corrections(hyper, t):
-    """Adam's (1 - beta1 ** (t + 1), 1 - beta2 ** (t + 1)) for step t; (1, 1) otherwise.
-    Each is exactly 1.0 from the exponent H_SETTLED1/2 on (fastnn.optim.SETTLED): pow is
-    then skipped."""
+    """Adam's (1 / (1 - beta1 ** (t + 1)), 1 / (1 - beta2 ** (t + 1))) for step t (int);
+    (1, 1) otherwise. Each is exactly 1.0 from the exponent H_SETTLED1/2 on
+    (fastnn.optim.SETTLED): pow is then skipped."""
     if hyper[H_CODE] == ADAM_CODE:
         e = t + 1.0
-        fix1 = 1.0 if e >= hyper[H_SETTLED1] else 1.0 - hyper[H_BETA1] ** e
-        fix2 = 1.0 if e >= hyper[H_SETTLED2] else 1.0 - hyper[H_BETA2] ** e
-        return fix1, fix2
+        unbias1 = 1.0 if e >= hyper[H_SETTLED1] else 1.0 / (1.0 - hyper[H_BETA1] ** e)
+        unbias2 = 1.0 if e >= hyper[H_SETTLED2] else 1.0 / (1.0 - hyper[H_BETA2] ** e)
+        return unbias1, unbias2
     return 1.0, 1.0
 
 
@@ -95,22 +95,22 @@ def rmsprop_step(p, g, cache, lr_t, epsilon, rho):
 
 
 @njit(**_INLINE)
-def adam_step(p, g, m, v, lr_t, epsilon, beta1, beta2, fix1, fix2):
+def adam_step(p, g, m, v, lr_t, epsilon, beta1, beta2, unbias1, unbias2):
     m = beta1 * m + (1.0 - beta1) * g
     v = beta2 * v + (1.0 - beta2) * (g * g)
-    m_hat = m / fix1
-    v_hat = v / fix2
+    m_hat = m * unbias1
+    v_hat = v * unbias2
     return p + -lr_t * m_hat / (np.sqrt(v_hat) + epsilon), m, v
 
 
 @njit(**_INLINE)
-def apply(hyper, p, g, first, second, lr_t, fix1, fix2):
+def apply(hyper, p, g, first, second, lr_t, unbias1, unbias2):
     """One optimizer step of one parameter p with gradient g, by ``hyper``'s code;
     returns the new (p, first, second): first is the momentum u or Adam's m, second the
     cache or v."""
     code = hyper[H_CODE]
     if code == ADAM_CODE:
-        return adam_step(p, g, first, second, lr_t, hyper[H_EPSILON], hyper[H_BETA1], hyper[H_BETA2], fix1, fix2)
+        return adam_step(p, g, first, second, lr_t, hyper[H_EPSILON], hyper[H_BETA1], hyper[H_BETA2], unbias1, unbias2)
     if code == RMSPROP_CODE:
         p, second = rmsprop_step(p, g, second, lr_t, hyper[H_EPSILON], hyper[H_RHO])
         return p, first, second
@@ -129,7 +129,7 @@ def apply(hyper, p, g, first, second, lr_t, fix1, fix2):
 
 # How generated code calls the rule of each optimizer variant (fastnn.optim's
 # ``kernel_variant``): the expression assigned, from names p (parameter), g (gradient),
-# m, v (its states), lr_t, fix1, fix2 and the settings loaded from hyper into locals.
+# m, v (its states), lr_t, unbias1, unbias2 and the settings loaded from hyper into locals.
 SETTINGS = {"momentum": H_MOMENTUM, "epsilon": H_EPSILON, "rho": H_RHO, "beta1": H_BETA1, "beta2": H_BETA2}
 CALLS = {
     "sgd": ("{p}", "sgd_step({p}, {g}, lr_t)"),
@@ -137,7 +137,7 @@ CALLS = {
     "nesterov": ("{p}, {m}", "nesterov_step({p}, {g}, {m}, lr_t, momentum)"),
     "adagrad": ("{p}, {v}", "adagrad_step({p}, {g}, {v}, lr_t, epsilon)"),
     "rmsprop": ("{p}, {v}", "rmsprop_step({p}, {g}, {v}, lr_t, epsilon, rho)"),
-    "adam": ("{p}, {m}, {v}", "adam_step({p}, {g}, {m}, {v}, lr_t, epsilon, beta1, beta2, fix1, fix2)"),
+    "adam": ("{p}, {m}, {v}", "adam_step({p}, {g}, {m}, {v}, lr_t, epsilon, beta1, beta2, unbias1, unbias2)"),
 }
 
 

@@ -292,7 +292,7 @@ def source(spec: Spec):
             out.dedent()
             out("m = stop - first_row")
             out("step = e * nb + first_row // batch_size")
-            out("fix1, fix2 = bias_corrections(hyper, step)")
+            out("unbias1, unbias2 = bias_corrections(hyper, step)")
             out(f"for q in range({n_params}):")
             out("    l1, l2 = penalties[q, 0], penalties[q, 1]")
             out(f"    for c in range({LANES}):")

@@ -392,7 +392,7 @@ def _optim_update(work, n_params, G, RATE, M1, M2, hyper, penalties, m, step):
     branch per lane) on the two <8 x double> halves of the row (lanes8's operators run
     the scalar rules lane-wise, exactly); the states in rows M1 + q (momentum u, Adam's
     m) and M2 + q (the cache, Adam's v), each loaded only by the rules that use it."""
-    fix1, fix2 = bias_corrections(hyper, step)
+    unbias1, unbias2 = bias_corrections(hyper, step)
     lr0 = step_rate(load8(work, RATE * LANES), hyper, step)
     lr1 = step_rate(load8(work, RATE * LANES + _HALF), hyper, step)
     code, momentum, epsilon = hyper[H_CODE], hyper[H_MOMENTUM], hyper[H_EPSILON]
@@ -402,9 +402,9 @@ def _optim_update(work, n_params, G, RATE, M1, M2, hyper, penalties, m, step):
             p, u, v = q * LANES, (M1 + q) * LANES, (M2 + q) * LANES
             g0, g1 = _gradient(work, (G + q) * LANES, p, m, penalties[q, 0], penalties[q, 1])
             p0, u0, v0 = adam_step(load8(work, p), g0, load8(work, u), load8(work, v), lr0, epsilon, beta1, beta2,
-                                   fix1, fix2)
+                                   unbias1, unbias2)
             p1, u1, v1 = adam_step(load8(work, p + _HALF), g1, load8(work, u + _HALF), load8(work, v + _HALF), lr1,
-                                   epsilon, beta1, beta2, fix1, fix2)
+                                   epsilon, beta1, beta2, unbias1, unbias2)
             _store_pair(work, p, p0, p1)
             _store_pair(work, u, u0, u1)
             _store_pair(work, v, v0, v1)

@@ -448,7 +448,7 @@ class _Batch(_Wide):
         if self.optimizer:
             # every padded parameter: gradient sum / m, its L1/L2 terms, the optimizer's step
             out("lr_t = step_rate(lr, hyper, step)")
-            out("fix1, fix2 = bias_corrections(hyper, step)")
+            out("unbias1, unbias2 = bias_corrections(hyper, step)")
             out(f"for q in range({at.n_params}):")
             out(f"    g = penalized(s[{at.n_params} + q] / m, s[q], s[{at.l1} + q], s[{at.l2} + q])")
             out("    " + optim_kernels.update_line(self.optimizer, "s[q]", "g", f"s[{at.m} + q]", f"s[{at.v} + q]"))
