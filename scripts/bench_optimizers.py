@@ -5,7 +5,8 @@
 Prints ns per step (per configuration-step for sweeps), medians of 7 timed calls after a
 warm-up call (compilation excluded), for bench/cases.py's SGD and Adam cases and for the
 1,024-configuration 2-2-1 sweep (64 learning rates x 16 He seeds, 200 epochs) with SGD and
-Adam, fastnn.sweep against jax_impl's jit(vmap(...)). Ratios are meaningful within a run.
+Adam, fastnn.sweep against jax_impl's jit(vmap(...)); then nnfs chapter 15's dropout model
+on the wide kernel against the generic one. Ratios are meaningful within a run.
 """
 from __future__ import annotations
 
@@ -79,6 +80,26 @@ def sweeps():
         print(line, flush=True)
 
 
+def dropout():
+    """nnfs chapter 15's model: 2-64-3 ReLU/softmax on spiral(1000, 3), dropout 0.1 on the
+    hidden layer, Adam(decay=5e-5), lr 0.05, full batch: ms per epoch on the wide
+    kernel's dropout twin (backend "numba") and the generic kernel, and without dropout."""
+    X, y = fastnn.datasets.spiral(1000, 3, seed=0)
+    print(f"{'2-64-3 full batch, Adam':26s} {'backend':8s} {'dropout':>8s} {'ms/epoch':>9s}")
+    for backend in ("numba", "generic"):
+        for rate in (0.0, 0.1):
+            net = fastnn.Network([2, 64, 3], ["relu", "softmax"], "categorical_cross_entropy", seed=0)
+            kwargs = dict(lr=0.05, batch_size=None, optimizer=fastnn.Adam(decay=5e-5), dropout=rate, backend=backend)
+            net.fit(X, y, epochs=2, **kwargs)  # compile or load
+            times = []
+            for _ in range(5):
+                started = time.perf_counter()
+                net.fit(X, y, epochs=100, **kwargs)
+                times.append((time.perf_counter() - started) / 100)
+            print(f"{'':26s} {backend:8s} {rate:8.1f} {statistics.median(times) * 1e3:9.3f}", flush=True)
+
+
 if __name__ == "__main__":
     training()
     sweeps()
+    dropout()

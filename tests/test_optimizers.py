@@ -634,8 +634,9 @@ def test_divergence_leaves_the_warm_start_state_of_the_epoch_start(backend):
 
 
 def test_divergence_in_a_wide_kernel_leaves_the_warm_start_state_of_the_epoch_start():
-    """The same for the wide (explicit-SIMD) kernels' optimizer path, which takes no
-    dropout: a 3-12-12 network of tests/strategies.py's pool."""
+    """The same for the wide (explicit-SIMD) kernels' optimizer path (without dropout;
+    tests/test_wide_kernels.py tests their dropout twins): a 3-12-12 network of
+    tests/strategies.py's pool."""
     from fastnn.kernels import specialized
 
     rng = np.random.default_rng(5)

@@ -18,6 +18,7 @@ from fastnn.spec import Spec
 
 from strategies import net_cases, pool_structures
 from test_kernels_vs_reference import TRAIN_RTOL, assert_close
+from test_optimizers import assert_same_run, fit_run, rates, train_settings
 
 WIDE_POOL = (
     ([2, 32, 32, 1], ["relu", "relu", "relu"], "squared_error", True),  # the mlp benchmark
@@ -120,3 +121,29 @@ def test_wide_softmax_edge_cases_match_generic(case, batch_size):
         assert len(results["numba"][0]) < 3  # it did diverge
     np.testing.assert_array_equal(results["numba"][0], results["generic"][0])
     np.testing.assert_array_equal(results["numba"][1], results["generic"][1])
+
+
+# Optimizer paths with dropout (issue 12): the pool's shapes with hidden layers; the
+# second has two, so its second layer's draw numbers count the first layer's units.
+WIDE_DROPOUT = [(WIDE_POOL[1], "adam"), (WIDE_POOL[2], "adam"), (WIDE_POOL[2], "nesterov")]
+
+
+@pytest.mark.parametrize("shape, kind", WIDE_DROPOUT, ids=lambda v: v if isinstance(v, str) else "-".join(map(str, v[0])))
+@settings(max_examples=6, deadline=None)
+@given(data=st.data())
+def test_wide_optimizer_kernels_with_dropout_equal_reference_bit_for_bit(shape, kind, data):
+    """The wide kernels' optimizer path with dropout (a rate per hidden layer or one for
+    all, zeros included), the optimizer's settings, L1/L2, per-sample, mini- and
+    full-batch, shuffled or not, now and then a diverging lr: history, params and the
+    diverged epoch equal the reference's, bit for bit, and the fit trained on the wide
+    kernel's dropout twin (specialized.optim_request)."""
+    case = data.draw(net_cases(shapes=pool_structures((shape,)), max_samples=12))
+    kwargs = data.draw(train_settings(case, kind))
+    kwargs["dropout"] = data.draw(rates(len(case.sizes) - 2, [0.5, 0.1, 0.0]))  # nonzero first: favoured
+    net = case.network()
+    assert specialized.kind(net.spec) == "wide"
+    if np.any(kwargs["dropout"]):
+        variant = fastnn.optim.resolve(kwargs["optimizer"]).kernel_variant
+        assert specialized.optim_request(net.spec, variant, True).name.endswith("_dropout")
+    expected = fit_run(net, case.X, case.y, backend="reference", **kwargs)
+    assert_same_run(fit_run(net, case.X, case.y, backend="numba", **kwargs), expected, "numba")

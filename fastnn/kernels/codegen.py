@@ -130,9 +130,10 @@ def source(spec: Spec):
     return text
 
 
-def optim_name(variant):
-    """The function of a generated module that trains with this optimizer variant."""
-    return f"{OPTIM}_{variant}"
+def optim_name(variant, dropout=False):
+    """The function of a generated module that trains with this optimizer variant; the
+    unrolled kernels' one also does dropout, the wide ones have a ``_dropout`` twin."""
+    return f"{OPTIM}_{variant}_dropout" if dropout else f"{OPTIM}_{variant}"
 
 
 def _function(style, fused, out):

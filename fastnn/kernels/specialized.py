@@ -43,12 +43,13 @@ def train_request(spec, batched):
 @functools.lru_cache(maxsize=256)
 def optim_request(spec, variant, dropout=False):
     """The generated kernel for an optimizer of this variant (``fastnn.optim``'s
-    ``kernel_variant``), L1/L2 and, when ``dropout``, dropout (the unrolled kernels only),
-    or None (generic.train_general trains it)."""
-    if kind(spec) is None or (dropout and kind(spec) != "unrolled"):
+    ``kernel_variant``), L1/L2 and, when ``dropout``, dropout, or None
+    (generic.train_general trains it)."""
+    if kind(spec) is None:
         return None
-    return tiering.Request(_source(spec), codegen.optim_name(variant), codegen.OPTIM_SIGNATURE,
-                           slp=kind(spec) == "unrolled")  # unrolled Adam: 69 -> 35 ns a step with SLP (2-2-1)
+    unrolled = kind(spec) == "unrolled"  # its one kernel per variant does dropout too
+    return tiering.Request(_source(spec), codegen.optim_name(variant, dropout and not unrolled),
+                           codegen.OPTIM_SIGNATURE, slp=unrolled)  # unrolled Adam: 69 -> 35 ns a step with SLP (2-2-1)
 
 
 def train_kernel(spec, batched):

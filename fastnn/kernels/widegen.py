@@ -42,7 +42,7 @@ from .codegen import (
 )
 from .compiler import sources_digest
 
-GENERATOR_VERSION = 8
+GENERATOR_VERSION = 9
 
 # Widest layer handled (columns are loops, so code size does not grow with the widths,
 # but the forward pass keeps whole rows' accumulators in registers up to CHUNK vectors).
@@ -64,8 +64,8 @@ import numpy as np
 from numba import njit
 
 from fastnn.kernels.generic import sigmoid
-from fastnn.kernels.optim import (adagrad_step, adam_step, bias_corrections, momentum_step, nesterov_step, penalized,
-                                  rmsprop_step, sgd_step, step_rate)
+from fastnn.kernels.optim import (adagrad_step, adam_step, bias_corrections, keep_multiplier, momentum_step,
+                                  nesterov_step, penalized, rmsprop_step, sgd_step, step_rate)
 from fastnn.kernels.rng import shuffle_order
 from fastnn.kernels.simd import add4, div4, load4, mul4, relu4, relu_back4, splat4, store4, sub4, transpose4, zero4
 '''
@@ -87,16 +87,17 @@ _OPTIM_FUNCTION = '''
 @njit(cache=CACHE, nogil=True, error_model="numpy", boundscheck=False)
 def {name}(params, X, Y, lr, epochs, batch_size, shuffle, history, hyper, penalties, rates, states1, states2, clock,
            rng):
-    """Any batch size with an optimizer and L1/L2: the contract of
-    fastnn.kernels.generic.train_general without the layout (no dropout: ``rates`` must be
-    zeros; its first and second are states1 and states2 here; penalties: the L1 and L2
-    factor of every parameter, (n_params, 2)), specialised to one network."""
+    """Any batch size with an optimizer and L1/L2{dropout}: the contract of
+    fastnn.kernels.generic.train_general without the layout ({rates}; its first and second
+    are states1 and states2 here; penalties: the L1 and L2 factor of every parameter,
+    (n_params, 2)), specialised to one network."""
 '''
 
 
 def source(spec: Spec):
-    """Module source defining the SGD, BATCH and (one per optimizer variant) OPTIM kernels
-    (``CACHE`` must be defined first)."""
+    """Module source defining the SGD, BATCH and, per optimizer variant, the OPTIM kernels
+    without and with dropout (``optim_name(variant, dropout)``; ``CACHE`` must be defined
+    first). numba compiles a function at its first call, so the unused ones cost nothing."""
     text = _MODULE.format(digest=sources_digest(), version=GENERATOR_VERSION, describe=spec.describe())
     out = _Emitter()
     _function(_Wide(spec, out), True, out)
@@ -105,9 +106,13 @@ def source(spec: Spec):
     _Batch(spec, out).function()
     text += _FUNCTION.format(name=BATCH, what="mini-batch SGD") + "\n".join(out.lines) + "\n"
     for variant in optim_kernels.CALLS:
-        out = _Emitter()
-        _Batch(spec, out, optimizer=variant).function()
-        text += _OPTIM_FUNCTION.format(name=optim_name(variant)) + "\n".join(out.lines) + "\n"
+        for dropout in (False, True):
+            out = _Emitter()
+            _Batch(spec, out, optimizer=variant, dropout=dropout).function()
+            words = (", dropout", "``rates``: the dropout rate of each hidden layer") if dropout else (
+                "", "no dropout: ``rates`` must be zeros")
+            text += (_OPTIM_FUNCTION.format(name=optim_name(variant, dropout), dropout=words[0], rates=words[1])
+                     + "\n".join(out.lines) + "\n")
     return text
 
 
@@ -123,7 +128,7 @@ class _Layout:
     weights) and ``dt``, one layer's error signals sample-major (lanes, padded units).
     """
 
-    def __init__(self, spec: Spec, lanes=1, optimizer=False):
+    def __init__(self, spec: Spec, lanes=1, optimizer=False, dropout=False):
         sizes, at = spec.sizes, 0
         self.cols = [_pad(n) for n in sizes]  # padded widths
         self.w, self.b, self.z, self.a, self.d, self.gw, self.gb = [], [], [], [], [], [], []
@@ -155,11 +160,20 @@ class _Layout:
         if optimizer:  # laid out like the parameters: the optimizer states, the L1 and L2 factors
             self.m, self.v, self.l1, self.l2 = (at + k * self.n_params for k in range(4))
             at += 4 * self.n_params
+        # dropout: per hidden layer, its outputs after dropout (o) and the multipliers (kp),
+        # unit-major like a; padding units keep 0 in both
+        self.o, self.kp = [], []
+        for l in range(spec.n_layers - 1 if dropout else 0):
+            for part in (self.o, self.kp):
+                part.append(at)
+                at += self.cols[l + 1] * lanes
         self.size = at
 
     def inputs(self, l):
-        """Offset of layer l's inputs."""
-        return self.x if l == 0 else self.a[l - 1]
+        """Offset of layer l's inputs (after dropout, if any)."""
+        if l == 0:
+            return self.x
+        return self.o[l - 1] if self.o else self.a[l - 1]
 
 
 class _Wide:
@@ -362,12 +376,13 @@ class _Batch(_Wide):
     of a short group compute on stale numbers that no real lane ever reads.
     """
 
-    def __init__(self, spec: Spec, out, optimizer=None):
+    def __init__(self, spec: Spec, out, optimizer=None, dropout=False):
         # optimizer: None (mini-batch SGD), or the variant (kernels.optim.CALLS) of an
         # OPTIM kernel: its batch ends in that optimizer's update of every padded
-        # parameter (padding has gradient 0 and L1/L2 factors 0, so it stays 0)
-        self.spec, self.out, self.optimizer = spec, out, optimizer
-        self.at = _Layout(spec, LANES, optimizer=optimizer is not None)
+        # parameter (padding has gradient 0 and L1/L2 factors 0, so it stays 0).
+        # dropout (OPTIM only): inverted dropout on the hidden outputs, see _dropout.
+        self.spec, self.out, self.optimizer, self.dropout = spec, out, optimizer, dropout
+        self.at = _Layout(spec, LANES, optimizer=optimizer is not None, dropout=dropout)
         # Layers stored transposed, W[i, j] at w + j * cols_in + i (and their gradient
         # sums likewise): those that waste less padding with vectors along the inputs
         # (a narrow output layer), whose gradient sums then run 4 inputs per vector.
@@ -395,6 +410,10 @@ class _Batch(_Wide):
             out("seen = clock[1]")
             for line in optim_kernels.settings_lines(self.optimizer):
                 out(line)
+            if self.dropout:
+                out("drop_base = rng[1]")
+                for l in range(self.spec.n_layers - 1):
+                    out(f"rate{l} = rates[{l}]")
 
     def epoch_start(self):
         super().epoch_start()
@@ -547,8 +566,9 @@ class _Batch(_Wide):
         code, src = spec.activation_codes[l], at.inputs(l)
         # a hidden ReLU's z is not stored: relu_back tests a > 0, the same as z > 0
         keep_z = not (code == RELU and l < spec.n_layers - 1)
-        # the outputs sample-major for the next layer's sums, if it is transposed
-        wants_st = l < spec.n_layers - 1 and self.tr[l + 1]
+        # the outputs sample-major for the next layer's sums, if it is transposed (with
+        # dropout, _dropout makes that copy, of the outputs after dropout)
+        wants_st = l < spec.n_layers - 1 and self.tr[l + 1] and not self.dropout
         fused = wants_st and not self.tr[l] and V <= 2  # _store_transposed needs blocks of 4 units
 
         def body(j0, count):
@@ -584,6 +604,26 @@ class _Batch(_Wide):
             out(f"        s[{a} + j * {G} + b] = {_activation(code, f's[{z} + j * {G} + b]')}")
         if wants_st and not fused:
             self._transpose(at.a[l], at.st[l + 1], cols)
+        if self.dropout and l < spec.n_layers - 1:
+            self._dropout(l)
+
+    def _dropout(self, l):
+        """Inverted dropout on hidden layer l's outputs, as codegen._Scalar._dropout: unit j
+        of sample k = first + b gets the multiplier of draw number (seen + (k - start)) x
+        (hidden units) + (hidden units before layer l) + j (1.0 at rate 0, no draw); o = a
+        x multiplier feeds the next layer, a stays for the derivative."""
+        spec, at, out, G = self.spec, self.at, self.out, LANES
+        sizes = spec.sizes
+        hidden, before = sum(sizes[1:-1]), sum(sizes[1 : l + 1])
+        kp, o, a = at.kp[l], at.o[l], at.a[l]
+        out(f"for j in range({sizes[l + 1]}):")
+        out("    for b in range(mg):")
+        out(f"        kp = keep_multiplier(drop_base, (seen + (first + b - start)) * {hidden} + {before} + j, rate{l}) "
+            f"if rate{l} != 0.0 else 1.0")
+        out(f"        s[{kp} + j * {G} + b] = kp")
+        out(f"        s[{o} + j * {G} + b] = s[{a} + j * {G} + b] * kp")
+        if self.tr[l + 1]:
+            self._transpose(o, at.st[l + 1], at.cols[l + 1])
 
     def _accumulate(self, count, index, n, vector_at, weight_at, vectors=LANES // 4, start=None):
         """Lines setting c{u}_{v} (u < count, v < vectors) to start(u, v) (default zero) plus
@@ -643,6 +683,8 @@ class _Batch(_Wide):
                     if code == RELU:  # z was not stored: a > 0 exactly when z > 0
                         z = a
                     c = f"c{u}_{v}"
+                    if self.dropout:  # through the unit's dropout multiplier (1.0 at rate 0)
+                        out(f"{c} = mul4({c}, load4(s, {at.kp[l - 1]} + {lane}))")
                     out(f"{c} = {_times_derivative4(c, code, z, a)}")
                     if unit_major:
                         out(f"store4(s, {at.d[l - 1]} + {lane}, {c})")
