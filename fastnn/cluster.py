@@ -3,7 +3,9 @@
 ``client`` is a ``dask.distributed.Client`` (``pip install 'fastnn[dask]'``). The sweep
 then runs its blocks of configurations as tasks on the client's workers:
 
-* X and y are sent once to every worker (``client.scatter(..., broadcast=True)``);
+* X and y are sent once to every worker (``client.scatter(..., broadcast=True)``), and
+  kept there for later sweeps and segments on the same data (the last ``DATA_KEPT`` data
+  sets per client, by content digest);
 * each task trains a run of consecutive blocks of one group from plain inputs (the
   group's Spec and TrainOptions, its starting parameters, seeds and learning rates) with
   ``fastnn.sweep._train_range``, the function the in-process sweep uses with a store: the
@@ -19,12 +21,17 @@ then runs its blocks of configurations as tasks on the client's workers:
 
 The result is bit-identical to the in-process sweep whatever the number of workers and
 threads, provided every worker runs the same fastnn, numba and numpy: that is checked
-first (``client.run``), and a difference is a ValueError naming ``client``.
+first (``client.run``) on each worker process the client has not checked yet, and a
+difference is a ValueError naming ``client``. The kernels are prepared likewise only on
+worker processes that lack them, so a repeated sweep on the same client pays one round
+trip to the scheduler before its tasks.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import uuid
+from collections import OrderedDict
 
 import numpy as np
 
@@ -41,6 +48,47 @@ SCHEDULER_SECONDS = 2.25e-3
 # kernels (0.13-0.62 ns with Adam), and configurations trained one at a time on the
 # single-network kernels (sweep_options.GeneralBlocks, the benchmarks' baseline only).
 STEP_SECONDS_PER_PARAM = {"plain": 0.15e-9, "vectorised": 0.5e-9, "one at a time": 2e-9}
+# Data sets (X and y) whose scattered copies a client keeps on its workers, the newest.
+DATA_KEPT = 2
+
+
+class _Known:
+    """What this process knows of one client's workers: the worker processes whose
+    versions match (by ``_workers``' identity), the plans each has prepared, the workers
+    of the last check, and the futures of the data sets scattered last."""
+
+    def __init__(self):
+        self.checked = set()
+        self.prepared = {}
+        self.workers = {}
+        self.data = OrderedDict()
+
+
+def _known_of(client):
+    """``client``'s _Known, kept on the client itself: another client (even one of the same
+    scheduler) starts afresh, and the memo goes with its client (held in a module-level
+    dict, even a weak-keyed one, the data's futures, which refer to their client, would
+    keep every client alive)."""
+    known = getattr(client, "_fastnn_known", None)
+    if known is None:
+        known = client._fastnn_known = _Known()
+    return known
+
+
+def _workers(client):
+    """{address: identity} of the client's workers now (one round trip to the scheduler).
+    The identity is unique to a worker process: the scheduler's ``id`` of a worker is its
+    name, which a restarted worker keeps (and, on a fixed port, its address too), but its
+    scratch folder (``local_directory``) is created afresh (mkdtemp) by each process."""
+    # Not client.scheduler_info(): that returns an attribute the client's periodic refresh
+    # overwrites with a summary without workers, and keeps stale when the scheduler does
+    # not answer; this asks the scheduler itself, and fails if it cannot.
+    try:
+        info = client.sync(client.scheduler.identity, n_workers=-1)
+    except Exception as exc:
+        raise ValueError(f"client: cannot ask the scheduler for its workers: {type(exc).__name__}: {exc}") from None
+    return {address: (address, worker.get("id"), worker.get("local_directory"))
+            for address, worker in info["workers"].items()}
 
 
 def _versions():
@@ -55,12 +103,13 @@ def _versions():
             "numpy": numpy.__version__}
 
 
-_worker_versions = _versions  # what client.run asks every worker for (tests replace it)
+_worker_versions = _versions  # what client.run asks each new worker for (tests replace it)
 
 
 def check_client(client):
     """TypeError unless ``client`` is a dask.distributed Client; ValueError naming
-    ``client`` when it has no workers or a worker runs other versions than this process."""
+    ``client`` when it has no workers or a worker runs other versions than this process.
+    Only worker processes the client has not checked yet are asked."""
     try:
         from distributed import Client
     except ImportError:
@@ -68,25 +117,34 @@ def check_client(client):
                         "pip install 'fastnn[dask]'") from None
     if not isinstance(client, Client):
         raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
-    try:
-        reported = client.run(_worker_versions)
-    except Exception as exc:
-        raise ValueError(f"client: cannot ask the cluster's workers for their versions: {type(exc).__name__}: "
-                         f"{exc}") from None
-    if not reported:
+    known = _known_of(client)
+    workers = _workers(client)
+    if not workers:
         raise ValueError("client: the cluster has no workers")
-    here = _versions()
-    different = []
-    for address, theirs in sorted(reported.items()):
-        diffs = [f"{name} {theirs.get(name) if isinstance(theirs, dict) else None}" for name in here
-                 if not isinstance(theirs, dict) or theirs.get(name) != here[name]]
-        if diffs:
-            different.append(f"{address} runs {', '.join(diffs)}")
-    if different:
-        mine = ", ".join(f"{name} {value}" for name, value in here.items())
-        raise ValueError(f"client: {len(different)} of the cluster's {len(reported)} workers run other versions "
-                         f"than this process ({mine}), so the sweep could differ from a local one: "
-                         f"{'; '.join(different)}. Install the same fastnn, numba and numpy on every worker")
+    alive = set(workers.values())
+    known.checked &= alive  # forget departed worker processes: the memo stays as small as the cluster
+    known.prepared = {identity: plans for identity, plans in known.prepared.items() if identity in alive}
+    new = [address for address, identity in workers.items() if identity not in known.checked]
+    if new:
+        try:
+            reported = client.run(_worker_versions, workers=new)
+        except Exception as exc:
+            raise ValueError(f"client: cannot ask the cluster's workers for their versions: {type(exc).__name__}: "
+                             f"{exc}") from None
+        here = _versions()
+        different = []
+        for address, theirs in sorted(reported.items()):
+            diffs = [f"{name} {theirs.get(name) if isinstance(theirs, dict) else None}" for name in here
+                     if not isinstance(theirs, dict) or theirs.get(name) != here[name]]
+            if diffs:
+                different.append(f"{address} runs {', '.join(diffs)}")
+        if different:
+            mine = ", ".join(f"{name} {value}" for name, value in here.items())
+            raise ValueError(f"client: {len(different)} of the cluster's {len(workers)} workers run other versions "
+                             f"than this process ({mine}), so the sweep could differ from a local one: "
+                             f"{'; '.join(different)}. Install the same fastnn, numba and numpy on every worker")
+        known.checked.update(workers[address] for address in reported)
+    known.workers = workers
 
 
 def _prepare(plans):
@@ -99,16 +157,26 @@ def _prepare(plans):
 
 
 def prepare(client, plans):
-    """Have every worker compile or load the sweep's kernels before the timed part."""
-    workers = list(client.nthreads())
+    """Have every worker (those of the last ``check_client``) compile or load the sweep's
+    kernels before the timed part: only the plans it has not prepared yet (each worker
+    process keeps its kernels), so a sweep of known plans makes no round trip."""
+    known = _known_of(client)
+    workers = known.workers or _workers(client)
+    missing = {address: [plan for plan in plans if plan not in known.prepared.get(identity, ())]
+               for address, identity in workers.items()}
+    missing = {address: todo for address, todo in missing.items() if todo}
+    if not missing:
+        return
     token = uuid.uuid4().hex[:12]
-    futures = [client.submit(_prepare, plans, workers=[worker], allow_other_workers=True, pure=False,
+    futures = [client.submit(_prepare, todo, workers=[address], allow_other_workers=True, pure=False,
                              key=f"fastnn-prepare-{token}-{i}")
-               for i, worker in enumerate(workers)]
+               for i, (address, todo) in enumerate(missing.items())]
     try:
         client.gather(futures)
     finally:
         client.cancel(futures)
+    for address, todo in missing.items():
+        known.prepared.setdefault(workers[address], set()).update(todo)
 
 
 def blocks_per_task(client, n_blocks, block_seconds):
@@ -174,15 +242,13 @@ def train_segments(client, X, Y, monitor, inputs, e0, e1, epochs, finished):
 
 def _run(client, X, Y, kind, function, calls, finished):
     """Submit ``function(plan, X, Y, *rest)`` for each (plan, rest) of ``calls`` as tasks,
-    X and Y scattered to every worker once, and hand each result to ``finished(i,
+    X and Y on every worker (``_scattered``), and hand each result to ``finished(i,
     result)`` as it arrives; cancel what is left after an error."""
     from distributed import as_completed
 
     if not calls:
         return
-    # hash=False: fresh keys every call (data scattered again under its content hash would
-    # share keys with an earlier call's futures, which are released when those go)
-    X_future, Y_future = client.scatter([X, Y], broadcast=True, hash=False)
+    X_future, Y_future = _scattered(client, X, Y)
     token = uuid.uuid4().hex[:12]
     futures = {}
     for i, (plan, rest) in enumerate(calls):
@@ -190,11 +256,38 @@ def _run(client, X, Y, kind, function, calls, finished):
                               pure=False)] = i
     left = set(futures)
     try:
-        # batches(): the results that are ready, fetched together (one round trip for many)
-        for batch in as_completed(futures, with_results=True).batches():
+        # batches(): the results that are ready, fetched together (one round trip for many);
+        # loop: as_completed otherwise waits on the default client's event loop, that of
+        # another client when this one is not the newest or an enclosing `with`'s, and can
+        # hang there with every task finished
+        for batch in as_completed(futures, loop=client.loop, with_results=True).batches():
             for future, result in batch:
                 left.discard(future)
                 finished(futures[future], result)
     finally:
         if left:
             client.cancel(list(left))
+
+
+def _scattered(client, X, Y):
+    """Futures of X and Y on ``client``'s workers: those scattered for an earlier call on
+    the same data (same bytes, shape and dtype) while the cluster still holds them, else
+    scattered now to every worker (one that joins later fetches them from another). A
+    client keeps the last ``DATA_KEPT`` data sets; dropping the futures of older ones
+    releases them on the workers."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (X, Y):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape};".encode())
+        digest.update(array.data)
+    key, data = digest.digest(), _known_of(client).data
+    futures = data.pop(key, None)
+    if futures is None or any(future.status != "finished" for future in futures):  # lost with its workers
+        # hash=False: keys of their own (under its content hash, data scattered again would
+        # share keys with another holder's futures and be released when those go); the
+        # memo's futures keep it on the workers
+        futures = tuple(client.scatter([X, Y], broadcast=True, hash=False))
+    data[key] = futures
+    while len(data) > DATA_KEPT:
+        data.popitem(last=False)
+    return futures

@@ -1,8 +1,9 @@
 """Sweeps on a Dask cluster (``fastnn.sweep(..., client=client)``, ``fastnn sweep
 --workers N``): bit-identical to the in-process sweep whatever the split into tasks, also
 when a worker process dies mid-sweep; workers running other versions are refused; a
-store works with a client; two processes compiling the same new kernel into one fresh
-shared cache folder both succeed and agree.
+store works with a client; each worker process is checked and prepared once per client,
+and each data set scattered once; two processes compiling the same new kernel into one
+fresh shared cache folder both succeed and agree.
 
 One LocalCluster (2 worker processes, 1 thread each) serves the module. The grids are
 tests/sweep_checks.py's (the shapes of tests/test_sweep.py and tests/test_sweep_options.py).
@@ -12,15 +13,18 @@ import importlib
 import os
 import subprocess
 import sys
+import weakref
+from collections import Counter
 
 import pytest
 
 import fastnn
 from fastnn import cli
 
-from sweep_checks import GRIDS, PLAIN, WATCHED, assert_same_sweep, assert_same_watch, interrupt_after, run
+from sweep_checks import GRIDS, PLAIN, QX, QY, WATCHED, assert_same_sweep, assert_same_watch, interrupt_after, run
 
 sweep_module = importlib.import_module("fastnn.sweep")
+cluster = importlib.import_module("fastnn.cluster")
 TESTS = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -82,11 +86,127 @@ def test_workers_with_other_versions_are_refused(client, monkeypatch):
         versions["numba"] = "0.0.1"
         return versions
 
+    forget_the_workers(monkeypatch, client)  # checked by earlier tests: asked again only as new processes
     monkeypatch.setattr(sweep_module, "_kernel", lambda *args: pytest.fail("a kernel was loaded"))
-    monkeypatch.setattr(importlib.import_module("fastnn.cluster"), "_worker_versions", other_numba)
+    monkeypatch.setattr(cluster, "_worker_versions", other_numba)
     with pytest.raises(ValueError, match=r"client: \d of the cluster's \d workers run other versions than this "
                                          r"process \(fastnn 0\.1\.0 .*numba 0\.0\.1.*Install the same"):
         run(PLAIN, client=client)
+
+
+def forget_the_workers(monkeypatch, client):
+    """Start from an empty memo of what the client's workers were checked for, prepared
+    and sent (restored at the test's end)."""
+    monkeypatch.setattr(client, "_fastnn_known", cluster._Known(), raising=False)
+
+
+def record_calls(monkeypatch, client):
+    """A Counter of the client's round trips to come: ``run <function>``, ``submit
+    <function>`` and ``scatter``, and a list of the ``workers`` each ``run`` asked."""
+    calls, asked = Counter(), []
+    for method in ("run", "submit", "scatter"):
+        def recorded(first, *args, _method=method, _real=getattr(client, method), **kwargs):
+            calls[_method if _method == "scatter" else f"{_method} {first.__name__}"] += 1
+            if _method == "run":
+                asked.append(kwargs.get("workers"))
+            return _real(first, *args, **kwargs)
+
+        monkeypatch.setattr(client, method, recorded)
+    return calls, asked
+
+
+def test_a_second_sweep_asks_the_workers_nothing_again(client, reference, monkeypatch):
+    """The version check, the kernel preparation and the data's scatter happen once per
+    worker process, plan and data set: a second sweep of the same plans on the same data
+    (split otherwise) only submits its tasks, and both equal the local sweep bit for bit."""
+    forget_the_workers(monkeypatch, client)
+    calls, asked = record_calls(monkeypatch, client)
+    first = run(PLAIN, client=client)
+    workers = sorted(client.scheduler_info()["workers"])
+    assert (calls["run _versions"], calls["submit _prepare"], calls["scatter"]) == (1, len(workers), 1), calls
+    assert sorted(asked[0]) == workers
+    calls.clear()
+    second = run(PLAIN, client=client, chunk=4, blocks_per_task=3)
+    assert set(calls) == {"submit _task"}, calls
+    assert_same_sweep(first, reference["plain"], "first sweep on the client")
+    assert_same_sweep(second, reference["plain"], "second sweep on the client")
+
+
+def test_a_sweep_on_other_data_sends_it(client, reference, monkeypatch):
+    """Data is sent per content (bytes, shape, dtype): other data is scattered, the last
+    DATA_KEPT data sets are reused and older ones dropped, and data whose futures the
+    cluster no longer holds is scattered again."""
+    forget_the_workers(monkeypatch, client)
+    calls, _ = record_calls(monkeypatch, client)
+    X2 = QX.copy()
+    X2[0, 0] += 0.5
+    scatters = []
+    for X in (QX, X2, QX.copy()):  # the copy: the same content, so the first data set's futures
+        result = run(PLAIN, X, client=client)
+        scatters.append(calls.pop("scatter", 0))
+    assert scatters == [1, 1, 0]
+    assert_same_sweep(result, reference["plain"], "the first data set again")
+    assert_same_sweep(run(PLAIN, X2, client=client, chunk=4), run(PLAIN, X2), "other data on the client")
+    data = client._fastnn_known.data
+    client.cancel([future for futures in data.values() for future in futures])  # as if lost with the workers
+    result = run(PLAIN, client=client)
+    assert calls.pop("scatter", 0) == 1
+    assert_same_sweep(result, reference["plain"], "after the data's futures were cancelled")
+    run(PLAIN, X2[:10], QY[:10], client=client)  # a third data set: X2's, the oldest, is dropped
+    run(PLAIN, client=client)
+    assert calls.pop("scatter", 0) == 1 and len(data) == cluster.DATA_KEPT
+    run(PLAIN, X2, client=client)
+    assert calls.pop("scatter", 0) == 1
+
+
+def test_another_client_checks_again_and_a_closed_one_is_let_go(client, reference):
+    """The memo belongs to its client: a second client of the same cluster asks the workers
+    for their versions, and once closed and dropped it is collected, data futures and all."""
+    import gc
+
+    from distributed import Client
+
+    other = Client(client.scheduler.address)
+    calls, asked = record_calls(pytest.MonkeyPatch(), other)  # not the fixture's: it would hold the client
+    assert_same_sweep(run(PLAIN, client=other), reference["plain"], "a second client")
+    assert calls["run _versions"] == 1 and calls["scatter"] == 1, calls
+    gone = weakref.ref(other)
+    other.close()
+    del other, calls, asked
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_restarted_worker_is_checked_and_prepared(client, reference, monkeypatch):
+    """A worker process that replaced another (same worker name, new process) is asked for
+    its versions and prepares the kernels; the other worker is not asked again. Reporting
+    another numba, it alone is refused."""
+
+    def other_numba():  # runs on the workers (pickled by value)
+        from fastnn import cluster
+
+        return {**cluster._versions(), "numba": "0.0.1"}
+
+    forget_the_workers(monkeypatch, client)
+    run(PLAIN, client=client)
+    before = cluster._workers(client)
+    restarted = sorted(before)[0]
+    client.restart_workers([restarted])
+    after = cluster._workers(client)
+    new = sorted(set(after) - set(before)) or [restarted]  # its address, new unless on a fixed port
+    assert len(after) == len(before) and after[new[0]][1] == before[restarted][1]  # the same name
+    calls, asked = record_calls(monkeypatch, client)
+    with monkeypatch.context() as patch:
+        patch.setattr(cluster, "_worker_versions", other_numba)
+        with pytest.raises(ValueError, match=rf"client: 1 of the cluster's 2 workers run other versions .*"
+                                             rf"{new[0]} runs numba 0\.0\.1\. Install the same"):
+            run(PLAIN, client=client)
+    assert asked == [new]
+    asked.clear()
+    calls.clear()
+    result = run(PLAIN, client=client)
+    assert asked == [new] and (calls["run _versions"], calls["submit _prepare"], calls["scatter"]) == (1, 1, 0), calls
+    assert_same_sweep(result, reference["plain"], "with a restarted worker")
 
 
 def test_a_client_must_be_a_dask_client():
@@ -192,6 +312,18 @@ def test_a_watched_sweep_on_the_cluster_equals_the_local_one(client):
     local = run(WATCHED)
     remote = run(WATCHED, client=client, chunk=5, blocks_per_task=2)
     assert_same_watch(remote, local, "watched sweep on the cluster")
+
+
+def test_a_watched_sweep_scatters_its_data_once(client, monkeypatch):
+    """A watched sweep runs a round of tasks per segment (between halving's rungs), all on
+    the data scattered for the first."""
+    forget_the_workers(monkeypatch, client)
+    calls, _ = record_calls(monkeypatch, client)
+    segments = []
+    real = cluster._scattered
+    monkeypatch.setattr(cluster, "_scattered", lambda *args: segments.append(1) or real(*args))
+    run(WATCHED, client=client, chunk=5, blocks_per_task=2)
+    assert len(segments) >= 3 and calls["scatter"] == 1, (len(segments), calls)
 
 
 def _kernel_loads():
