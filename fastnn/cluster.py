@@ -243,18 +243,33 @@ def train_segments(client, X, Y, monitor, inputs, e0, e1, epochs, finished):
 def _run(client, X, Y, kind, function, calls, finished):
     """Submit ``function(plan, X, Y, *rest)`` for each (plan, rest) of ``calls`` as tasks,
     X and Y on every worker (``_scattered``), and hand each result to ``finished(i,
-    result)`` as it arrives; cancel what is left after an error."""
-    from distributed import as_completed
+    result)`` as it arrives; cancel what is left after an error.
 
+    Scattered data has no task to recompute it: Dask's active memory manager may keep a
+    single copy of it once no task waits, and when the worker holding the last copy dies,
+    the tasks that need it are cancelled. Those are submitted again, once, on data
+    scattered afresh (the tasks are pure: the numbers do not change); any other failure
+    is raised."""
     if not calls:
         return
-    X_future, Y_future = _scattered(client, X, Y)
+    pending = dict(enumerate(calls))
+    for attempt in range(2):
+        lost = _submit_and_collect(client, _scattered(client, X, Y, fresh=attempt > 0), kind, function, pending,
+                                   finished, retry=attempt == 0)
+        if not lost:
+            return
+
+
+def _submit_and_collect(client, data, kind, function, pending, finished, retry):
+    """One round of ``_run``: submit the calls ``pending`` {i: (plan, rest)} on ``data``
+    (the futures of X and Y), hand each result on and remove its call from ``pending``;
+    returns whether some were cancelled (only while ``retry``: else that is raised)."""
+    from distributed import as_completed
+
     token = uuid.uuid4().hex[:12]
-    futures = {}
-    for i, (plan, rest) in enumerate(calls):
-        futures[client.submit(function, plan, X_future, Y_future, *rest, key=f"fastnn-{kind}-{token}-{i}",
-                              pure=False)] = i
-    left = set(futures)
+    futures = {client.submit(function, plan, *data, *rest, key=f"fastnn-{kind}-{token}-{i}", pure=False): i
+               for i, (plan, rest) in pending.items()}
+    left, lost = set(futures), False
     try:
         # batches(): the results that are ready, fetched together (one round trip for many);
         # loop: as_completed otherwise waits on the default client's event loop, that of
@@ -263,18 +278,25 @@ def _run(client, X, Y, kind, function, calls, finished):
         for batch in as_completed(futures, loop=client.loop, with_results=True).batches():
             for future, result in batch:
                 left.discard(future)
-                finished(futures[future], result)
+                if future.status == "finished":
+                    finished(futures[future], result)
+                    del pending[futures[future]]
+                elif future.status == "cancelled" and retry:
+                    lost = True
+                else:
+                    future.result()  # raises the task's error (or the cancellation)
     finally:
         if left:
             client.cancel(list(left))
+    return lost
 
 
-def _scattered(client, X, Y):
+def _scattered(client, X, Y, fresh=False):
     """Futures of X and Y on ``client``'s workers: those scattered for an earlier call on
-    the same data (same bytes, shape and dtype) while the cluster still holds them, else
-    scattered now to every worker (one that joins later fetches them from another). A
-    client keeps the last ``DATA_KEPT`` data sets; dropping the futures of older ones
-    releases them on the workers."""
+    the same data (same bytes, shape and dtype) while the cluster still holds them and
+    not ``fresh``, else scattered now to every worker (one that joins later fetches them
+    from another). A client keeps the last ``DATA_KEPT`` data sets; dropping the futures
+    of older ones releases them on the workers."""
     digest = hashlib.blake2b(digest_size=16)
     for array in (X, Y):
         array = np.ascontiguousarray(array)
@@ -282,7 +304,7 @@ def _scattered(client, X, Y):
         digest.update(array.data)
     key, data = digest.digest(), _known_of(client).data
     futures = data.pop(key, None)
-    if futures is None or any(future.status != "finished" for future in futures):  # lost with its workers
+    if fresh or futures is None or any(future.status != "finished" for future in futures):  # lost with its workers
         # hash=False: keys of their own (under its content hash, data scattered again would
         # share keys with another holder's futures and be released when those go); the
         # memo's futures keep it on the workers

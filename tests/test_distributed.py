@@ -159,6 +159,35 @@ def test_a_sweep_on_other_data_sends_it(client, reference, monkeypatch):
     assert calls.pop("scatter", 0) == 1
 
 
+def test_tasks_cancelled_for_lost_data_run_again_on_data_sent_afresh(client, reference, monkeypatch):
+    """Scattered data the cluster loses (the last worker holding it died: Dask's memory
+    manager may have kept one copy) cancels the tasks that need it: those run again, once,
+    on the data scattered afresh, and the result is unchanged. Here the first data handed
+    to the tasks is already cancelled, as if lost after the check; a task's own error is
+    raised, not retried."""
+    forget_the_workers(monkeypatch, client)
+    real, fresh_calls = cluster._scattered, []
+
+    def lost_first(client_, X, Y, fresh=False):
+        fresh_calls.append(fresh)
+        futures = real(client_, X, Y, fresh=fresh)
+        if not fresh:
+            client_.cancel(list(futures))
+        return futures
+
+    monkeypatch.setattr(cluster, "_scattered", lost_first)
+    assert_same_sweep(run(PLAIN, client=client, chunk=4), reference["plain"], "after the data was lost")
+    assert fresh_calls == [False, True]
+
+    def failing(*args):
+        raise RuntimeError("a task's own error")
+
+    monkeypatch.setattr(cluster, "_scattered", real)
+    monkeypatch.setattr(cluster, "_task", failing)
+    with pytest.raises(RuntimeError, match="a task's own error"):
+        run(PLAIN, client=client)
+
+
 def test_another_client_checks_again_and_a_closed_one_is_let_go(client, reference):
     """The memo belongs to its client: a second client of the same cluster asks the workers
     for their versions, and once closed and dropped it is collected, data futures and all."""
@@ -321,7 +350,7 @@ def test_a_watched_sweep_scatters_its_data_once(client, monkeypatch):
     calls, _ = record_calls(monkeypatch, client)
     segments = []
     real = cluster._scattered
-    monkeypatch.setattr(cluster, "_scattered", lambda *args: segments.append(1) or real(*args))
+    monkeypatch.setattr(cluster, "_scattered", lambda *args, **kwargs: segments.append(1) or real(*args, **kwargs))
     run(WATCHED, client=client, chunk=5, blocks_per_task=2)
     assert len(segments) >= 3 and calls["scatter"] == 1, (len(segments), calls)
 
