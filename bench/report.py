@@ -86,7 +86,7 @@ def collect(data):
     for bench in data["benchmarks"]:
         info = bench.get("extra_info", {})
         stats = bench["stats"]
-        if "case" in info:
+        if "case" in info and "kind" not in info:  # the start-up benchmarks' first-result rows name a case too
             steps = info["steps"]
             row = dict(
                 info,
