@@ -9,6 +9,7 @@ L2 and dropout (both the vectorised and the one-at-a-time options kernels).
 import importlib
 
 import numpy as np
+import pytest
 
 import fastnn
 from fastnn import datasets
@@ -119,3 +120,61 @@ def assert_others_unchanged(result, sane, diverging):
     assert_bits_equal(result.losses[rows], sane.losses, "losses beside the diverged configurations")
     for i, k in enumerate(rows):
         assert_bits_equal(result.params_of(k), sane.params_of(i), f"config {k}")
+
+
+# The lane kernels' optimizer and dropout modes share these checks (tests/test_sweeplanes_optim.py,
+# tests/test_sweeplanes_dropout.py); ``case`` is one of their GRIDS: (sizes, X, y, kwargs).
+
+
+def assert_grid_equals_fit(case, blocks_class, epochs):
+    """The sweep of ``case`` trains every group on ``blocks_class`` (a sweep_options
+    blocks class), nothing diverges, and each configuration equals its own fit."""
+    from fastnn import sweep_options
+
+    sizes, X, y, kwargs = case
+    result = fastnn.sweep(sizes, X, y, epochs=epochs, progress=False, **kwargs)
+    assert not result.diverged.any()
+    assert {type(sweep_options.blocks(g.spec, g.options, np.zeros(1, dtype=np.uint64))) for g in result.groups} == {
+        blocks_class}
+    assert_matches_fit(result, sizes, X, y, kwargs, epochs)
+
+
+def assert_divergence_in_a_block_of_lanes(epochs, **extra):
+    """A 2-30-1 grid (activations, batch sizes, Adam and momentum, checkpoints, plus
+    ``extra`` axes) with one diverging lr: exactly those configurations diverge, each
+    configuration equals its own fit, and the others equal a sweep without them."""
+    sizes = [2, 30, 1]
+    grid = dict(activation=["tanh", "linear"], loss="half_squared_error", init="he", seeds=[0, 1, 2],
+                batch_size=[1, 5], optimizer=[fastnn.Adam(), fastnn.SGD(momentum=0.9)], checkpoints=[1, 3], **extra)
+    result = fastnn.sweep(sizes, QX, QY, lr=[1e-3, 1e200], epochs=4, progress=False, **grid)
+    huge = result.configs["lr"] == 1e200
+    assert result.diverged[huge].all() and not result.diverged[~huge].any()
+    assert_matches_fit(result, sizes, QX, QY, grid, epochs)
+    sane = fastnn.sweep(sizes, QX, QY, lr=[1e-3], epochs=4, progress=False, **grid)
+    assert_others_unchanged(result, sane, huge)
+
+
+def assert_chunk_and_threads_change_nothing(case, chunk, threads, reference_chunk=None):
+    """3 epochs of ``case`` with ``chunk`` and ``threads`` equal a one-thread sweep (in
+    blocks of ``reference_chunk``; None: the default), bit for bit."""
+    sizes, X, y, kwargs = case
+    grid = dict(kwargs, epochs=3, progress=False)
+    reference = fastnn.sweep(sizes, X, y, threads=1, **({} if reference_chunk is None else {"chunk": reference_chunk}),
+                             **grid)
+    result = fastnn.sweep(sizes, X, y, chunk=chunk, threads=threads, **grid)
+    assert_same_sweep(result, reference, f"chunk={chunk}, threads={threads}")
+
+
+def assert_store_resumes(case, folder, monkeypatch, **extra):
+    """A sweep of ``case`` (3 epochs, chunks of 4, 2 threads, plus ``extra``) into the store
+    ``folder``, stopped by Ctrl-C after 3 blocks and started again, equals an
+    uninterrupted sweep, bit for bit."""
+    sizes, X, y, kwargs = case
+    grid = dict(kwargs, epochs=3, progress=False, chunk=4, threads=2, **extra)
+    reference = fastnn.sweep(sizes, X, y, **dict(grid, chunk=64))
+    with monkeypatch.context() as patch:
+        interrupt_after(patch, 3)
+        with pytest.raises(KeyboardInterrupt):
+            fastnn.sweep(sizes, X, y, store=folder, **grid)
+    resumed = fastnn.sweep(sizes, X, y, store=folder, **grid)
+    assert_same_sweep(resumed, reference, "resumed store")

@@ -28,7 +28,8 @@ from fastnn.options import RunState, TrainOptions
 from fastnn.spec import DROPOUT_SALT, Spec
 
 from strategies import assert_bits_equal
-from sweep_checks import assert_matches_fit, assert_others_unchanged, assert_same_sweep
+from sweep_checks import (assert_chunk_and_threads_change_nothing, assert_divergence_in_a_block_of_lanes,
+                          assert_grid_equals_fit, assert_store_resumes)
 
 pytestmark = pytest.mark.filterwarnings("ignore::fastnn.errors.TrainingWarning")
 
@@ -78,12 +79,7 @@ def test_dropout_groups_train_on_the_lane_kernel():
 
 @pytest.mark.parametrize("name", list(GRIDS))
 def test_every_configuration_equals_fit(name):
-    sizes, X, y, kwargs = GRIDS[name]
-    result = fastnn.sweep(sizes, X, y, epochs=EPOCHS, progress=False, **kwargs)
-    assert not result.diverged.any()
-    assert {type(sweep_options.blocks(g.spec, g.options, np.zeros(1, dtype=np.uint64))) for g in result.groups} == {
-        sweep_options.DropoutLaneBlocks}
-    assert_matches_fit(result, sizes, X, y, kwargs, EPOCHS)
+    assert_grid_equals_fit(GRIDS[name], sweep_options.DropoutLaneBlocks, EPOCHS)
 
 
 def _train_blocks(spec, options, X, Y, P, seeds, lrs, batch_size, shuffle, slices, ckpt_epochs, chunk):
@@ -130,25 +126,12 @@ def test_per_layer_rates_in_slices_of_epochs(rates):
 
 
 def test_divergence_in_a_block_of_lanes():
-    sizes = [2, 30, 1]
-    grid = dict(activation=["tanh", "linear"], loss="half_squared_error", init="he", seeds=[0, 1, 2],
-                batch_size=[1, 5], optimizer=[fastnn.Adam(), fastnn.SGD(momentum=0.9)], dropout=[0.25],
-                checkpoints=[1, 3])
-    result = fastnn.sweep(sizes, QX, QY, lr=[1e-3, 1e200], epochs=4, progress=False, **grid)
-    huge = result.configs["lr"] == 1e200
-    assert result.diverged[huge].all() and not result.diverged[~huge].any()
-    assert_matches_fit(result, sizes, QX, QY, grid, EPOCHS)
-    sane = fastnn.sweep(sizes, QX, QY, lr=[1e-3], epochs=4, progress=False, **grid)
-    assert_others_unchanged(result, sane, huge)
+    assert_divergence_in_a_block_of_lanes(EPOCHS, dropout=[0.25])
 
 
 @pytest.mark.parametrize("chunk, threads", [(5, 2), (40, 1)])
 def test_blocks_and_threads_change_nothing(chunk, threads):
-    sizes, X, y, kwargs = GRIDS["two-hidden"]
-    grid = dict(kwargs, epochs=3, progress=False)
-    reference = fastnn.sweep(sizes, X, y, threads=1, chunk=64, **grid)
-    result = fastnn.sweep(sizes, X, y, chunk=chunk, threads=threads, **grid)
-    assert_same_sweep(result, reference, f"chunk={chunk}, threads={threads}")
+    assert_chunk_and_threads_change_nothing(GRIDS["two-hidden"], chunk, threads, reference_chunk=64)
 
 
 def test_watched_sweep_equals_fit():
@@ -171,17 +154,7 @@ def test_watched_sweep_equals_fit():
 def test_store_interrupted_and_resumed(tmp_path, monkeypatch, watched):
     """A store interrupted by Ctrl-C and resumed equals an uninterrupted sweep (watched:
     the lanes' state, dropout bases included, saved and loaded between epochs)."""
-    from sweep_checks import VX, VY, interrupt_after
+    from sweep_checks import VX, VY
 
-    sizes, X, y, kwargs = GRIDS["small"]
-    grid = dict(kwargs, epochs=3, progress=False, chunk=4, threads=2)
-    if watched:
-        grid.update(validation_data=(VX, VY), patience=2)
-    reference = fastnn.sweep(sizes, X, y, **dict(grid, chunk=64))
-    folder = tmp_path / "store"
-    with monkeypatch.context() as patch:
-        interrupt_after(patch, 3)
-        with pytest.raises(KeyboardInterrupt):
-            fastnn.sweep(sizes, X, y, store=folder, **grid)
-    resumed = fastnn.sweep(sizes, X, y, store=folder, **grid)
-    assert_same_sweep(resumed, reference, "resumed store")
+    extra = dict(validation_data=(VX, VY), patience=2) if watched else {}
+    assert_store_resumes(GRIDS["small"], tmp_path / "store", monkeypatch, **extra)

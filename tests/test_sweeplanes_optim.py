@@ -42,7 +42,8 @@ from fastnn.options import TrainOptions
 from fastnn.spec import Spec
 
 from strategies import assert_bits_equal
-from sweep_checks import assert_matches_fit, assert_others_unchanged, assert_same_sweep, interrupt_after
+from sweep_checks import (assert_chunk_and_threads_change_nothing, assert_divergence_in_a_block_of_lanes,
+                          assert_grid_equals_fit, assert_store_resumes)
 
 pytestmark = pytest.mark.filterwarnings("ignore::fastnn.errors.TrainingWarning")
 
@@ -125,33 +126,16 @@ def test_groups_past_64_parameters_train_on_the_lane_kernel():
 
 @pytest.mark.parametrize("name", list(GRIDS))
 def test_every_configuration_equals_fit(name):
-    sizes, X, y, kwargs = GRIDS[name]
-    result = fastnn.sweep(sizes, X, y, epochs=EPOCHS, progress=False, **kwargs)
-    assert not result.diverged.any()
-    assert {type(sweep_options.blocks(g.spec, g.options, np.zeros(1, dtype=np.uint64))) for g in result.groups} == {
-        sweep_options.LaneBlocks}
-    assert_matches_fit(result, sizes, X, y, kwargs, EPOCHS)
+    assert_grid_equals_fit(GRIDS[name], sweep_options.LaneBlocks, EPOCHS)
 
 
 def test_divergence_in_a_block_of_lanes():
-    sizes = [2, 30, 1]
-    grid = dict(activation=["tanh", "linear"], loss="half_squared_error", init="he", seeds=[0, 1, 2],
-                batch_size=[1, 5], optimizer=[fastnn.Adam(), fastnn.SGD(momentum=0.9)], l2=[1e-3], checkpoints=[1, 3])
-    result = fastnn.sweep(sizes, QX, QY, lr=[1e-3, 1e200], epochs=4, progress=False, **grid)
-    huge = result.configs["lr"] == 1e200
-    assert result.diverged[huge].all() and not result.diverged[~huge].any()
-    assert_matches_fit(result, sizes, QX, QY, grid, EPOCHS)
-    sane = fastnn.sweep(sizes, QX, QY, lr=[1e-3], epochs=4, progress=False, **grid)
-    assert_others_unchanged(result, sane, huge)
+    assert_divergence_in_a_block_of_lanes(EPOCHS, l2=[1e-3])
 
 
 @pytest.mark.parametrize("chunk, threads", [(5, 2), (16, 3), (40, 1)])
 def test_blocks_and_threads_change_nothing(chunk, threads):
-    sizes, X, y, kwargs = GRIDS["softmax"]
-    grid = dict(kwargs, epochs=3, progress=False)
-    reference = fastnn.sweep(sizes, X, y, threads=1, **grid)
-    result = fastnn.sweep(sizes, X, y, chunk=chunk, threads=threads, **grid)
-    assert_same_sweep(result, reference, f"chunk={chunk}, threads={threads}")
+    assert_chunk_and_threads_change_nothing(GRIDS["softmax"], chunk, threads)
 
 
 def test_watched_sweep_equals_fit():
@@ -172,13 +156,4 @@ def test_watched_sweep_equals_fit():
 
 
 def test_store_interrupted_and_resumed(tmp_path, monkeypatch):
-    sizes, X, y, kwargs = GRIDS["softmax"]
-    grid = dict(kwargs, epochs=3, progress=False, chunk=4, threads=2)
-    reference = fastnn.sweep(sizes, X, y, **dict(grid, chunk=64))
-    folder = tmp_path / "store"
-    with monkeypatch.context() as patch:
-        interrupt_after(patch, 3)
-        with pytest.raises(KeyboardInterrupt):
-            fastnn.sweep(sizes, X, y, store=folder, **grid)
-    resumed = fastnn.sweep(sizes, X, y, store=folder, **grid)
-    assert_same_sweep(resumed, reference, "resumed store")
+    assert_store_resumes(GRIDS["softmax"], tmp_path / "store", monkeypatch)
