@@ -50,38 +50,30 @@ def main():
           f"median of 7, / 32 blocks)")
 
     fastnn.sweep([2, 2, 1], X, Y, **GRID)  # warm
-    t0 = time.perf_counter()
-    local = fastnn.sweep([2, 2, 1], X, Y, **GRID)
-    local_wall = time.perf_counter() - t0
-    print(f"in-process thread pool (default threads): seconds {local.seconds:.4f}, wall {local_wall:.4f} s")
-
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         fastnn.sweep([2, 2, 1], X, Y, client=client, **GRID)  # warm the workers' kernels
         client.run(tiering.wait)
-        t0 = time.perf_counter()
-        remote = fastnn.sweep([2, 2, 1], X, Y, client=client, **GRID)
-        remote_wall = time.perf_counter() - t0
-        same = np.array_equal(remote.losses.view(np.uint64), local.losses.view(np.uint64))
         per_task = fastnn.cluster.blocks_per_task(client, 32, t_block)
-        print(f"2-worker LocalCluster, warm, default blocks per task "
-              f"({per_task}): seconds {remote.seconds:.4f}, wall {remote_wall:.4f} s "
-              f"(kernel preparation {remote.compile_seconds:.4f} s, version check and other set-up "
-              f"{remote_wall - remote.seconds - remote.compile_seconds:.4f} s); bit-identical: {same}")
-        print(f"ratio (cluster wall / thread-pool wall), one run each: {remote_wall / local_wall:.1f}x")
-
-        # Dask's own cost per task: trivial tasks, pipelined (throughput) and one at a time (latency).
-        n = 2000
-        t0 = time.perf_counter()
-        client.gather(client.map(operator.neg, range(n), pure=False))
-        pipelined = (time.perf_counter() - t0) / n
-        latencies = []
-        for i in range(50):
-            t0 = time.perf_counter()
-            client.submit(operator.neg, i, pure=False).result()
-            latencies.append(time.perf_counter() - t0)
-        print(f"trivial tasks: {pipelined * 1e3:.3f} ms each pipelined ({n} tasks, 2 workers), "
-              f"{statistics.median(latencies) * 1e3:.2f} ms round trip one at a time (median of 50)")
+        print(f"default blocks per task on this cluster: {per_task}")
+        for epochs, pairs in ((200, 7), (2000, 3)):
+            grid = dict(GRID, epochs=epochs)
+            fastnn.sweep([2, 2, 1], X, Y, client=client, **grid)  # the workers prepare this plan (its epochs) once
+            ratios = []
+            for _ in range(pairs):  # local and cluster alternate, so both see the same load
+                t0 = time.perf_counter()
+                local = fastnn.sweep([2, 2, 1], X, Y, **grid)
+                local_wall = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                remote = fastnn.sweep([2, 2, 1], X, Y, client=client, **grid)
+                remote_wall = time.perf_counter() - t0
+                same = np.array_equal(remote.losses.view(np.uint64), local.losses.view(np.uint64))
+                ratios.append(remote_wall / local_wall)
+                print(f"{epochs} epochs: in-process thread pool {local_wall * 1e3:.1f} ms wall; 2-worker LocalCluster, "
+                      f"warm {remote_wall * 1e3:.1f} ms wall (set-up before the tasks "
+                      f"{(remote_wall - remote.seconds) * 1e3:.1f} ms); ratio {ratios[-1]:.2f}x; bit-identical: {same}")
+            print(f"{epochs} epochs: ratio (cluster wall / thread-pool wall) median {statistics.median(ratios):.2f}x, "
+                  f"within 1.5x in {sum(r <= 1.5 for r in ratios)} of {pairs} pairs")
 
         # fastnn's cost per task: the same sweep split into 2 to 128 tasks (median of 3 runs
         # each); seconds - compute / 2 fitted as fixed + per_task * tasks.
@@ -98,6 +90,18 @@ def main():
         per_task, fixed = np.polyfit(tasks, seconds - 32 * t_block / 2, 1)
         print(f"fit: seconds = compute / 2 workers + {fixed * 1e3:.1f} ms + {per_task * 1e3:.2f} ms x tasks")
 
+        # Dask's own cost per task: trivial tasks, pipelined (throughput) and one at a time (latency).
+        n = 2000
+        t0 = time.perf_counter()
+        client.gather(client.map(operator.neg, range(n), pure=False))
+        pipelined = (time.perf_counter() - t0) / n
+        latencies = []
+        for i in range(50):
+            t0 = time.perf_counter()
+            client.submit(operator.neg, i, pure=False).result()
+            latencies.append(time.perf_counter() - t0)
+        print(f"trivial tasks: {pipelined * 1e3:.3f} ms each pipelined ({n} tasks, 2 workers), "
+              f"{statistics.median(latencies) * 1e3:.2f} ms round trip one at a time (median of 50)")
 
 if __name__ == "__main__":
     main()

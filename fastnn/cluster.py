@@ -40,8 +40,8 @@ import numpy as np
 # (o: inputs, call, results) and the scheduler and client about SCHEDULER_SECONDS each
 # (s, one task at a time). A task of b blocks of t seconds keeps above 90% efficiency
 # when b * t >= 9 * o and b * t >= 2 * N * s (N worker threads).
-TASK_OVERHEAD = 6.2e-3
-SCHEDULER_SECONDS = 2.25e-3
+TASK_OVERHEAD = 2.0e-3
+SCHEDULER_SECONDS = 1.5e-3
 # A configuration-step (one sample's forward and backward pass and its share of the
 # update) costs about this many seconds per parameter: the lane kernels of plain SGD
 # (0.09-0.15 ns measured, bench/sweep_sizes.py), the vectorised optimizer and dropout
@@ -61,6 +61,7 @@ class _Known:
         self.checked = set()
         self.prepared = {}
         self.workers = {}
+        self.threads = 0
         self.data = OrderedDict()
 
 
@@ -76,7 +77,8 @@ def _known_of(client):
 
 
 def _workers(client):
-    """{address: identity} of the client's workers now (one round trip to the scheduler).
+    """({address: identity} of the client's workers now, their threads in all), in one
+    round trip to the scheduler.
     The identity is unique to a worker process: the scheduler's ``id`` of a worker is its
     name, which a restarted worker keeps (and, on a fixed port, its address too), but its
     scratch folder (``local_directory``) is created afresh (mkdtemp) by each process."""
@@ -87,8 +89,9 @@ def _workers(client):
         info = client.sync(client.scheduler.identity, n_workers=-1)
     except Exception as exc:
         raise ValueError(f"client: cannot ask the scheduler for its workers: {type(exc).__name__}: {exc}") from None
-    return {address: (address, worker.get("id"), worker.get("local_directory"))
-            for address, worker in info["workers"].items()}
+    return ({address: (address, worker.get("id"), worker.get("local_directory"))
+             for address, worker in info["workers"].items()},
+            sum(max(1, int(worker.get("nthreads") or 1)) for worker in info["workers"].values()))
 
 
 def _versions():
@@ -118,7 +121,7 @@ def check_client(client):
     if not isinstance(client, Client):
         raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
     known = _known_of(client)
-    workers = _workers(client)
+    workers, threads = _workers(client)
     if not workers:
         raise ValueError("client: the cluster has no workers")
     alive = set(workers.values())
@@ -144,7 +147,7 @@ def check_client(client):
                              f"than this process ({mine}), so the sweep could differ from a local one: "
                              f"{'; '.join(different)}. Install the same fastnn, numba and numpy on every worker")
         known.checked.update(workers[address] for address in reported)
-    known.workers = workers
+    known.workers, known.threads = workers, threads
 
 
 def _prepare(plans):
@@ -161,7 +164,7 @@ def prepare(client, plans):
     kernels before the timed part: only the plans it has not prepared yet (each worker
     process keeps its kernels), so a sweep of known plans makes no round trip."""
     known = _known_of(client)
-    workers = known.workers or _workers(client)
+    workers = known.workers or _workers(client)[0]
     missing = {address: [plan for plan in plans if plan not in known.prepared.get(identity, ())]
                for address, identity in workers.items()}
     missing = {address: todo for address, todo in missing.items() if todo}
@@ -185,7 +188,8 @@ def blocks_per_task(client, n_blocks, block_seconds):
     ``SCHEDULER_SECONDS``), so that a sweep has as many tasks as it can afford (the
     scheduler evens out slow or lost workers with them), but never so many that a worker
     thread gets no task."""
-    threads = max(1, sum(client.nthreads().values()))
+    # the threads of the last check_client (no round trip of its own), else asked now
+    threads = _known_of(client).threads or max(1, sum(client.nthreads().values()))
     task_seconds = max(9 * TASK_OVERHEAD, 2 * threads * SCHEDULER_SECONDS)
     paying = math.ceil(task_seconds / max(block_seconds, 1e-12))
     return max(1, min(paying, math.ceil(n_blocks / threads)))
@@ -260,6 +264,12 @@ def _run(client, X, Y, kind, function, calls, finished):
             return
 
 
+def _call(call, function, X, Y):
+    """``function(plan, X, Y, *rest)`` for ``call`` = (plan, rest): one task of ``_run``."""
+    plan, rest = call
+    return function(plan, X, Y, *rest)
+
+
 def _submit_and_collect(client, data, kind, function, pending, finished, retry):
     """One round of ``_run``: submit the calls ``pending`` {i: (plan, rest)} on ``data``
     (the futures of X and Y), hand each result on and remove its call from ``pending``;
@@ -267,8 +277,14 @@ def _submit_and_collect(client, data, kind, function, pending, finished, retry):
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:12]
-    futures = {client.submit(function, plan, *data, *rest, key=f"fastnn-{kind}-{token}-{i}", pure=False): i
-               for i, (plan, rest) in pending.items()}
+    order = list(pending)
+    # one client.map, not a submit per task: the client batches its messages to the
+    # scheduler every 10 ms, so the second of two submits reached the workers up to 10 ms
+    # after the first (measured: the second task of the 1,024-configuration sweep started
+    # 8-19 ms after submission, the first 4 ms); one map is one message
+    mapped = client.map(_call, [pending[i] for i in order], [function] * len(order), [data[0]] * len(order),
+                        [data[1]] * len(order), key=[f"fastnn-{kind}-{token}-{i}" for i in order], pure=False)
+    futures = dict(zip(mapped, order))
     left, lost = set(futures), False
     try:
         # batches(): the results that are ready, fetched together (one round trip for many);

@@ -102,11 +102,13 @@ def forget_the_workers(monkeypatch, client):
 
 def record_calls(monkeypatch, client):
     """A Counter of the client's round trips to come: ``run <function>``, ``submit
-    <function>`` and ``scatter``, and a list of the ``workers`` each ``run`` asked."""
+    <function>``, ``map <function>`` (the function cluster._call calls) and ``scatter``,
+    and a list of the ``workers`` each ``run`` asked."""
     calls, asked = Counter(), []
-    for method in ("run", "submit", "scatter"):
+    for method in ("run", "submit", "map", "scatter"):
         def recorded(first, *args, _method=method, _real=getattr(client, method), **kwargs):
-            calls[_method if _method == "scatter" else f"{_method} {first.__name__}"] += 1
+            named = args[1][0] if _method == "map" else first
+            calls[_method if _method == "scatter" else f"{_method} {named.__name__}"] += 1
             if _method == "run":
                 asked.append(kwargs.get("workers"))
             return _real(first, *args, **kwargs)
@@ -127,7 +129,7 @@ def test_a_second_sweep_asks_the_workers_nothing_again(client, reference, monkey
     assert sorted(asked[0]) == workers
     calls.clear()
     second = run(PLAIN, client=client, chunk=4, blocks_per_task=3)
-    assert set(calls) == {"submit _task"}, calls
+    assert set(calls) == {"map _task"}, calls
     assert_same_sweep(first, reference["plain"], "first sweep on the client")
     assert_same_sweep(second, reference["plain"], "second sweep on the client")
 
@@ -218,10 +220,10 @@ def test_a_restarted_worker_is_checked_and_prepared(client, reference, monkeypat
 
     forget_the_workers(monkeypatch, client)
     run(PLAIN, client=client)
-    before = cluster._workers(client)
+    before = cluster._workers(client)[0]
     restarted = sorted(before)[0]
     client.restart_workers([restarted])
-    after = cluster._workers(client)
+    after = cluster._workers(client)[0]
     new = sorted(set(after) - set(before)) or [restarted]  # its address, new unless on a fixed port
     assert len(after) == len(before) and after[new[0]][1] == before[restarted][1]  # the same name
     calls, asked = record_calls(monkeypatch, client)
@@ -403,6 +405,6 @@ def test_tasks_are_sized_by_the_efficiency_model():
     two = _Threads(2)
     assert cluster.blocks_per_task(two, 32, 0.42e-3) == 16  # tiny blocks: one task per thread
     assert cluster.blocks_per_task(two, 80, 1.0) == 1  # costly blocks: a task each
-    assert cluster.blocks_per_task(two, 100_000, 1e-3) == 56  # ceil(9 x 6.2 ms / 1 ms)
-    assert cluster.blocks_per_task(_Threads(100), 10**6, 1e-3) == 450  # the scheduler: 2 x 100 x 2.25 ms
+    assert cluster.blocks_per_task(two, 100_000, 1e-3) == 18  # ceil(9 x 2.0 ms / 1 ms)
+    assert cluster.blocks_per_task(_Threads(100), 10**6, 1e-3) == 300  # the scheduler: 2 x 100 x 1.5 ms
     assert cluster.blocks_per_task(two, 1, 1e-9) == 1
