@@ -204,6 +204,34 @@ def test_kernels_equal_reference_bit_for_bit(backend, kind, data):
     np.testing.assert_array_equal(net.params, case.params)  # fit_run trained copies
 
 
+@pytest.mark.parametrize("kind", OPTIMIZER_KINDS)
+@settings(max_examples=4, deadline=None)
+@given(data=st.data())
+def test_per_sample_kernels_without_penalties_or_dropout_equal_reference(kind, data):
+    """batch_size 1 without L1/L2 and dropout (the optimizer chapter's runs) trains on the
+    unrolled kernels' ``_per_sample`` twin, which divides no gradient by m = 1 and adds no
+    penalty terms: still the reference's history, params and divergence epoch, bit for
+    bit (the general test above draws this combination rarely)."""
+    from unittest import mock
+
+    from fastnn.kernels import specialized
+
+    case = data.draw(cases_for("numba"))
+    kwargs = data.draw(train_settings(case, kind))
+    kwargs.update(batch_size=1, l1=0.0, l2=0.0, dropout=0.0)
+    if case.bias:
+        kwargs.update(l1_bias=0.0, l2_bias=0.0)
+    net = case.network()
+    expected = fit_run(net, case.X, case.y, backend="reference", **kwargs)
+    with mock.patch.object(specialized, "optim_request", wraps=specialized.optim_request) as request:
+        assert_same_run(fit_run(net, case.X, case.y, backend="numba", **kwargs), expected, "numba")
+    options = TrainOptions.build(net.spec, optimizer=kwargs["optimizer"])
+    if specialized.kind(net.spec) == "unrolled" and not options.is_plain:  # plain SGD: the fused kernels
+        variant = options.optimizer.kernel_variant
+        assert [call.args[1:] for call in request.call_args_list] == [(variant, False, True)]
+        assert specialized.optim_request(net.spec, variant, False, True).name == f"train_optim_{variant}_per_sample"
+
+
 @pytest.mark.parametrize("backend", KERNELS)
 def test_every_optimizer_moves_params_differently(backend):
     """The optimizers (and their settings) are not the same rule under other names: on one

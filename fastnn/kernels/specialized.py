@@ -41,14 +41,16 @@ def train_request(spec, batched):
 
 
 @functools.lru_cache(maxsize=256)
-def optim_request(spec, variant, dropout=False):
+def optim_request(spec, variant, dropout=False, per_sample=False):
     """The generated kernel for an optimizer of this variant (``fastnn.optim``'s
     ``kernel_variant``), L1/L2 and, when ``dropout``, dropout, or None
-    (generic.train_general trains it)."""
+    (generic.train_general trains it); ``per_sample``: it trains with batch_size 1 only,
+    without L1/L2 and dropout (the unrolled kernels have one for that,
+    ``codegen.optim_name``)."""
     if kind(spec) is None:
         return None
-    unrolled = kind(spec) == "unrolled"  # its one kernel per variant does dropout too
-    return tiering.Request(_source(spec), codegen.optim_name(variant, dropout and not unrolled),
+    unrolled = kind(spec) == "unrolled"
+    return tiering.Request(_source(spec), codegen.optim_name(variant, dropout, per_sample and unrolled),
                            codegen.OPTIM_SIGNATURE, slp=unrolled)  # unrolled Adam: 69 -> 35 ns a step with SLP (2-2-1)
 
 
@@ -126,7 +128,9 @@ def fit_trainer(spec, options, layout, dims, batch_size, generated=True):
             return _plain_stage(lambda params, X, Y, lr, epochs, bs, shuffle, seed, history:
                                 kernel(params, layout, X, Y, lr, epochs, shuffle, seed, history))
     else:
-        request = optim_request(spec, options.optimizer.kernel_variant, options.has_dropout) if generated else None
+        per_sample = batch_size == 1 and not options.penalties.any and not options.has_dropout
+        request = (optim_request(spec, options.optimizer.kernel_variant, options.has_dropout, per_sample)
+                   if generated else None)
         generic_name = "train_general"
 
         def wrap(kernel):
