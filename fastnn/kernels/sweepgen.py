@@ -273,6 +273,7 @@ def source(spec: Spec):
             load(f"        work[{moments} + q, c] = first[q, k]")
             load(f"        work[{moments + n_params} + q, c] = second[q, k]")
             load("nb = (n + batch_size - 1) // batch_size")
+            load(f"rates_t = np.empty({LANES})")
             for line in optim_kernels.settings_lines(variant):
                 load(line)
             at = next(i for i, line in enumerate(out.lines) if line.strip().startswith("for e in range("))
@@ -293,13 +294,21 @@ def source(spec: Spec):
             out("m = stop - first_row")
             out("step = e * nb + first_row // batch_size")
             out("unbias1, unbias2 = bias_corrections(hyper, step)")
-            out(f"for q in range({n_params}):")
-            out("    l1, l2 = penalties[q, 0], penalties[q, 1]")
-            out(f"    for c in range({LANES}):")
-            out(f"        g = penalized(work[{n_params} + q, c] / m, work[q, c], l1, l2)")
-            out(f"        lr_t = step_rate(work[{rate}, c], hyper, step)")
-            out("        " + optim_kernels.update_line(variant, "work[q, c]", "g", f"work[{moments} + q, c]",
-                                                       f"work[{moments + n_params} + q, c]"))
+            # each lane's rate of this step, once (not per parameter: LLVM cannot hoist the
+            # division out of loops that store into work); per sample (m = 1) the gradient
+            # sums are the gradient (x / 1.0 is x), so the loop for m = 1 divides by
+            # nothing: Adam's update is bound by its divisions and square roots
+            out(f"for c in range({LANES}):")
+            out("    rates_t[c] = step_rate(work[{rate}, c], hyper, step)".replace("{rate}", str(rate)))
+            for branch, mean in (("if m == 1:", ""), ("else:", " / m")):
+                out(branch)
+                out(f"    for q in range({n_params}):")
+                out("        l1, l2 = penalties[q, 0], penalties[q, 1]")
+                out(f"        for c in range({LANES}):")
+                out(f"            g = penalized(work[{n_params} + q, c]{mean}, work[q, c], l1, l2)")
+                out("            lr_t = rates_t[c]")
+                out("            " + optim_kernels.update_line(variant, "work[q, c]", "g", f"work[{moments} + q, c]",
+                                                               f"work[{moments + n_params} + q, c]"))
             out.dedent()
         elif name == BATCHES:
             out("for first in range(0, n, batch_size):")
