@@ -273,11 +273,11 @@ def source(spec: Spec):
             load(f"        work[{moments} + q, c] = first[q, k]")
             load(f"        work[{moments + n_params} + q, c] = second[q, k]")
             load("nb = (n + batch_size - 1) // batch_size")
-            load(f"rates_t = np.empty({LANES})")
             for line in optim_kernels.settings_lines(variant):
                 load(line)
             at = next(i for i, line in enumerate(out.lines) if line.strip().startswith("for e in range("))
             out.lines[at:at] = load.lines
+            out.lines.insert(0, f"    rates_t = np.empty({LANES})  # each lane's rate of the step")
         out.depth += 2  # inside "for b0" and "for e"
         if variant:
             out("for first_row in range(0, n, batch_size):")
