@@ -465,6 +465,27 @@ def test_warm_start_splits_a_run(backend, optimizer, first, second):
     assert not np.array_equal(cold.params, whole.params)
 
 
+@pytest.mark.parametrize("optimizer", ["adam", fastnn.SGD(momentum=0.9, nesterov=True)], ids=repr)
+def test_warm_start_across_kernels_equals_reference(optimizer):
+    """A per-sample fit without L1/L2 or dropout (the unrolled kernels' ``_per_sample``
+    twin) continued with warm_start in shuffled mini-batches with dropout and L2 (the
+    ``_dropout`` kernel), then per sample again: the kernels hand on one optimizer state
+    (moments, step counter, samples seen, shuffling and dropout streams), so each fit
+    equals the reference's same fit, bit for bit."""
+    net, X, y = small_net()
+    fits = [dict(epochs=3, batch_size=1), dict(epochs=2, batch_size=3, dropout=0.2, l2=1e-3, warm_start=True),
+            dict(epochs=2, batch_size=1, warm_start=True)]
+    runs = {}
+    for backend in ("reference", "numba"):
+        trained = net.copy()
+        runs[backend] = [(trained.fit(X, y, lr=0.05, shuffle=True, seed=4, optimizer=optimizer, backend=backend,
+                                      **kwargs), trained.params.copy()) for kwargs in fits]
+    for i, ((history, params), (expected_history, expected_params)) in enumerate(zip(runs["numba"],
+                                                                                    runs["reference"])):
+        assert_bits_equal(history, expected_history, f"fit {i}: history")
+        assert_bits_equal(params, expected_params, f"fit {i}: params")
+
+
 @pytest.mark.parametrize("backend", ["numba", "generic", "reference"])
 @pytest.mark.parametrize("batch_size", [1, 3])
 def test_warm_start_plain_sgd_fused_path(backend, batch_size):
