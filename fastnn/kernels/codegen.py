@@ -11,9 +11,10 @@ formulas, same summation order, no fast-math), so it agrees with ``fastnn.refere
 and with ``generic.train`` to the last bit, except that a sum may start at -0.0 rather
 than +0.0.
 
-A module holds two kernels, SGD (batch_size 1, each sample's update applied at once) and
-BATCH (gradients summed over a batch, then applied); each is compiled the first time it
-is needed. Sources are cached on disk (``fastnn.kernels.cache``) and numba caches the
+A module holds two plain-SGD kernels, SGD (batch_size 1, each sample's update applied at
+once) and BATCH (gradients summed over a batch, then applied), and three optimizer kernels
+per optimizer variant (``optim_name``: any batch size with L1/L2, the same with dropout,
+and batch_size 1 without either); each is compiled the first time it is needed. Sources are cached on disk (``fastnn.kernels.cache``) and numba caches the
 machine code beside them, so a network shape compiles once per machine.
 """
 from __future__ import annotations
