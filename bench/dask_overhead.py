@@ -6,10 +6,10 @@ Run: ``python bench/dask_overhead.py`` (needs fastnn[dask]). The grid is seed 00
 (bench/test_sweep.py): 2-2-1 ReLU, squared error, per-sample SGD, He init; 64 learning
 rates (geomspace(1e-4, 1e-2)) x 16 seeds = 1,024 configurations = 32 blocks of 32, on
 datasets.quadratic(100, seed=0), 200 epochs. Each figure is printed with how it was
-measured; the ratio comes from one timed run of each, after one untimed run that warms the
-kernels (in this process and in the workers) and, on the cluster, fastnn.cluster's memo of
-the client: the timed sweep asks the workers for neither versions nor kernels and scatters
-no data.
+measured; the ratios come from pairs of timed runs (in-process, then on the cluster; 7
+pairs at 200 epochs, 3 at 2,000), after untimed runs that warm the kernels (in this process
+and in the workers) and, on the cluster, fastnn.cluster's memo of the client: the timed
+sweeps ask the workers for neither versions nor kernels and scatter no data.
 """
 from __future__ import annotations
 

@@ -14,8 +14,9 @@ than +0.0.
 A module holds two plain-SGD kernels, SGD (batch_size 1, each sample's update applied at
 once) and BATCH (gradients summed over a batch, then applied), and three optimizer kernels
 per optimizer variant (``optim_name``: any batch size with L1/L2, the same with dropout,
-and batch_size 1 without either); each is compiled the first time it is needed. Sources are cached on disk (``fastnn.kernels.cache``) and numba caches the
-machine code beside them, so a network shape compiles once per machine.
+and batch_size 1 without either); each is compiled the first time it is needed. Sources
+are cached on disk (``fastnn.kernels.cache``) and numba caches the machine code beside
+them, so a network shape compiles once per machine.
 """
 from __future__ import annotations
 

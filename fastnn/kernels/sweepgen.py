@@ -294,12 +294,12 @@ def source(spec: Spec):
             out("m = stop - first_row")
             out("step = e * nb + first_row // batch_size")
             out("unbias1, unbias2 = bias_corrections(hyper, step)")
-            # each lane's rate of this step, once (not per parameter: LLVM cannot hoist the
+            # each lane's rate of this step, once (not per parameter: LLVM cannot hoist its
             # division out of loops that store into work); per sample (m = 1) the gradient
-            # sums are the gradient (x / 1.0 is x), so the loop for m = 1 divides by
-            # nothing: Adam's update is bound by its divisions and square roots
+            # sums are the gradient (x / 1.0 is x), so the loop for m = 1 divides nothing:
+            # a division per parameter and lane costs as much as the rest of an SGD step
             out(f"for c in range({LANES}):")
-            out("    rates_t[c] = step_rate(work[{rate}, c], hyper, step)".replace("{rate}", str(rate)))
+            out(f"    rates_t[c] = step_rate(work[{rate}, c], hyper, step)")
             for branch, mean in (("if m == 1:", ""), ("else:", " / m")):
                 out(branch)
                 out(f"    for q in range({n_params}):")
