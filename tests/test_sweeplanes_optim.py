@@ -20,7 +20,8 @@ tests/test_sweep_options.py):
   corrections settle to 1.0 within the run (the H_SETTLED shortcut); with L1 and L2 off
   and on; per sample and in mini-batches with a short last batch; shuffled; one and two
   hidden layers (the two loop orders of the lane kernel); a softmax classifier; more
-  configurations than one block of 16 lanes.
+  configurations than one block of 16 lanes; per-sample Adam without L1/L2 (its steps
+  taken in the backward pass) over two hidden layers and both halves of a block's rows.
 * Divergence: an overflowing configuration stops as fit stops, the others are unchanged.
 * Blocks and threads change no bit.
 * Watched sweeps (validation data, patience) on the lane optimizer kernel equal fit; a
@@ -69,6 +70,13 @@ GRIDS = {
         activation=["sigmoid", "gaussian", "linear"], loss="mse", init="xavier", lr=[1e-3, 1e-2, 1e-1],
         seeds=list(range(6)), batch_size=[1, 5], optimizer=[fastnn.Adam(), fastnn.RMSprop(), fastnn.SGD(momentum=0.9)],
         l2=[1e-3], checkpoints=[1, 3])),
+    # per-sample Adam without L1/L2, whose steps are taken in the backward pass
+    # (sweeplanes._backward_adam): two hidden layers, 18 configurations (both halves of a
+    # block's rows)
+    "adam-per-sample": ([2, 12, 6, 2], QX, np.c_[QY, -QY] / 10, dict(
+        activation=["tanh", "relu", "linear"], loss="mse", init="he", lr=[1e-3, 1e-2, 1e-1], seeds=list(range(6)),
+        batch_size=[1], optimizer=[fastnn.Adam(), fastnn.Adam(beta1=0.5, beta2=0.6)], shuffle=True,
+        checkpoints=[2])),
     # a softmax classifier in mini-batches, the output layer narrower than its input
     "softmax": ([2, 24, 3], SX, SY, dict(
         activation=["relu", "softmax"], loss="categorical_cross_entropy", init="he", lr=[1e-2, 5e-2],

@@ -73,7 +73,13 @@ configurations, ns per parameter per configuration-step, 2-64-1 per sample / spi
 bound it (0.56 ns per parameter and lane per update; a copy of the update with only
 Adam's loop ran at the same speed, so one function for every optimizer costs nothing).
 Compile (fresh cache, CPU seconds): ``train`` 6.2 (5.4 before the optimizer mode),
-``train_optim`` 4.8.
+``train_optim`` 4.8. Per sample without L1/L2, Adam's steps are taken in the backward
+pass, weight by weight as each gradient is formed (``_backward_adam``, ``_bias_adam``),
+not in ``_optim_update`` after it: the square roots and divisions of the step then run
+beside the pass's multiplies (two threads, 1,024 configurations, ns per
+configuration-step, two runs each, alternating: 2-32-1 41.4-41.7 -> 38.5-38.7, 2-64-1
+76.4-77.2 -> 70.7-70.9, 2-16-1 unchanged at 26-28; 2-64-64-1 1,885 -> 1,503 in one run
+each).
 """
 import numpy as np
 from numba import njit
@@ -299,6 +305,58 @@ def _backward_weights(work, n_in, n_out, w, d, a_in, below, rate, grad, fused, f
 
 
 @njit(**HELPER)
+def _backward_adam(work, n_in, n_out, w, d, a_in, below, M1, M2, lr0, lr1, epsilon, beta1, beta2, unbias1, unbias2):
+    """Per sample without L1/L2 (``_train``'s ``adam_fused``): each weight of the layer
+    takes Adam's step (kernels.optim.adam_step, its m in row M1 + q, v in row M2 + q) on
+    its gradient 0.0 + a_i d_j as soon as it is formed, in the pass that forms (when
+    ``below`` >= 0) the error sums of the layer's inputs, W[i, 0] d_0 + W[i, 1] d_1 + ...
+    from 0.0 in order, with the weights from before the step: the same operations as the
+    gradient sums and ``_optim_update``, so the same numbers. Why: the step's square roots
+    and divisions and the pass's multiplies use different units, and in one loop they run
+    side by side (apart, each pass left the other's units idle)."""
+    zero = zero8()
+    for i in range(n_in):
+        row = w + i * n_out
+        x0 = load8(work, (a_in + i) * LANES)
+        x1 = load8(work, (a_in + i) * LANES + _HALF)
+        s0 = zero
+        s1 = zero
+        for j in range(n_out):
+            q, m, v = (row + j) * LANES, (M1 + row + j) * LANES, (M2 + row + j) * LANES
+            e0 = load8(work, (d + j) * LANES)
+            e1 = load8(work, (d + j) * LANES + _HALF)
+            p0 = load8(work, q)
+            p1 = load8(work, q + _HALF)
+            s0 = add8(s0, mul8(p0, e0))
+            s1 = add8(s1, mul8(p1, e1))
+            p0, m0, v0 = adam_step(p0, add8(zero, mul8(x0, e0)), load8(work, m), load8(work, v), lr0, epsilon, beta1,
+                                   beta2, unbias1, unbias2)
+            p1, m1, v1 = adam_step(p1, add8(zero, mul8(x1, e1)), load8(work, m + _HALF), load8(work, v + _HALF), lr1,
+                                   epsilon, beta1, beta2, unbias1, unbias2)
+            _store_pair(work, q, p0, p1)
+            _store_pair(work, m, m0, m1)
+            _store_pair(work, v, v0, v1)
+        if below >= 0:
+            _store_pair(work, (below + i) * LANES, s0, s1)
+
+
+@njit(**HELPER)
+def _bias_adam(work, n_out, b, d, M1, M2, lr0, lr1, epsilon, beta1, beta2, unbias1, unbias2):
+    """``_backward_adam`` for the layer's biases: gradient 0.0 + d_j."""
+    zero = zero8()
+    for j in range(n_out):
+        q, m, v = (b + j) * LANES, (M1 + b + j) * LANES, (M2 + b + j) * LANES
+        p0, m0, v0 = adam_step(load8(work, q), add8(zero, load8(work, (d + j) * LANES)), load8(work, m),
+                               load8(work, v), lr0, epsilon, beta1, beta2, unbias1, unbias2)
+        p1, m1, v1 = adam_step(load8(work, q + _HALF), add8(zero, load8(work, (d + j) * LANES + _HALF)),
+                               load8(work, m + _HALF), load8(work, v + _HALF), lr1, epsilon, beta1, beta2, unbias1,
+                               unbias2)
+        _store_pair(work, q, p0, p1)
+        _store_pair(work, m, m0, m1)
+        _store_pair(work, v, v0, v1)
+
+
+@njit(**HELPER)
 def _loss_and_output_error(work, loss, code, zo, ao, do, n_out, tgt, s0, lo, Y, order, t, shuffle, u_out, zc, ac,
                            dc):
     """Each lane's sample loss added to row lo, dL/dz of the output layer into rows
@@ -476,6 +534,17 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
     r_last = HEADER + ROW * (n_layers - 1)
     u_out, n_out_last, code_last = layout[r_last + UNIT_OFF], layout[r_last + N_OUT], layout[r_last + ACT]
     fused = batch_size == 1 and hyper is None
+    # Adam per sample without L1/L2: each parameter steps in the backward pass
+    # (_backward_adam, _bias_adam) instead of in _optim_update after it.
+    adam_fused = False
+    epsilon = beta1 = beta2 = unbias1 = unbias2 = 0.0
+    lr0 = lr1 = zero8()
+    if hyper is not None:
+        adam_fused = batch_size == 1 and hyper[H_CODE] == ADAM_CODE
+        for q in range(n_params):
+            if penalties[q, 0] != 0.0 or penalties[q, 1] != 0.0:
+                adam_fused = False
+        epsilon, beta1, beta2 = hyper[H_EPSILON], hyper[H_BETA1], hyper[H_BETA2]
     n_batches = (n + batch_size - 1) // batch_size
     # rows of work: parameters, gradient sums (unless fused), rate, loss sum, two scratch
     # rows, then per unit its net input z, output a and error d, then the sample's
@@ -576,13 +645,22 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
                                               PRE + u, KP + u, n_out)
                     _loss_and_output_error(work, loss, code_last, Z + u_out, A + u_out, D + u_out, n_out_last, T, S0,
                                            LOSS, Y, order, t, shuffle, u_out, zc, ac, dc)
+                    if hyper is not None and adam_fused:  # this sample's step: _optim_update's settings
+                        step = e * n_batches + start_row
+                        unbias1, unbias2 = bias_corrections(hyper, step)
+                        lr0 = step_rate(load8(work, RATE * LANES), hyper, step)
+                        lr1 = step_rate(load8(work, RATE * LANES + _HALF), hyper, step)
                     for l in range(n_layers - 1, -1, -1):
                         r = HEADER + ROW * l
                         n_in, n_out, w, b = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
                         u = layout[r + UNIT_OFF]
                         src = u - n_in
-                        _backward_weights(work, n_in, n_out, w, D + u, A + src, D + src if l > 0 else -1, RATE, G,
-                                          fused, fresh)
+                        if hyper is not None and adam_fused:
+                            _backward_adam(work, n_in, n_out, w, D + u, A + src, D + src if l > 0 else -1, M1, M2, lr0,
+                                           lr1, epsilon, beta1, beta2, unbias1, unbias2)
+                        else:
+                            _backward_weights(work, n_in, n_out, w, D + u, A + src, D + src if l > 0 else -1, RATE, G,
+                                              fused, fresh)
                         if l > 0:
                             a_src = A + src
                             if bases is not None:
@@ -593,7 +671,10 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
                                     a_src = PRE + src
                             _times_derivative_rows(work, layout[HEADER + ROW * (l - 1) + ACT], D + src, Z + src,
                                                    a_src, n_in)
-                        if b >= 0:
+                        if hyper is not None and adam_fused and b >= 0:
+                            _bias_adam(work, n_out, b, D + u, M1, M2, lr0, lr1, epsilon, beta1, beta2, unbias1,
+                                       unbias2)
+                        elif b >= 0:
                             if fused:
                                 r0 = load8(work, RATE * LANES)
                                 r1 = load8(work, RATE * LANES + _HALF)
@@ -608,8 +689,9 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
                                     store8(work, g_at, add8(g_sum, load8(work, (D + u) * LANES + at)))
                 m = stop - start_row
                 if hyper is not None:
-                    step = e * n_batches + start_row // batch_size
-                    _optim_update(work, n_params, G, RATE, M1, M2, hyper, penalties, m, step)
+                    if not adam_fused:
+                        step = e * n_batches + start_row // batch_size
+                        _optim_update(work, n_params, G, RATE, M1, M2, hyper, penalties, m, step)
                 elif not fused:  # p -= rate * (g / m)
                     r0 = load8(work, RATE * LANES)
                     r1 = load8(work, RATE * LANES + _HALF)
