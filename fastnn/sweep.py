@@ -10,6 +10,7 @@ laid out as ``P[param, k]`` (see ``kernels.sweep_generic``).
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import numbers
@@ -42,6 +43,15 @@ MAX_BYTES = 2 * 2**30
 CHUNK = sweepgen.LANES
 # A sweep expected to take longer than this shows a progress bar (on a terminal or in a notebook only).
 PROGRESS_AFTER_S = 1.0
+# A sweep whose groups of generated-kernel shapes would all train on the shape-generic
+# lane kernel in less than this holds their background compiles until it returns
+# (tiering.holding): a generated sweep kernel compiles in 3-7 s, so started at once it
+# would end after the sweep and meanwhile take one of its cores (first sweep of
+# bench.startup's 5 widths, 2 cores: training 0.27 s with the compiles running, 0.15 s
+# without). The estimate is cluster.block_seconds's at the lane kernel's speed on tiny
+# networks, FALLBACK_SLOWDOWN times slower per parameter (2-2-1, measured).
+HOLD_COMPILES_BELOW_S = 2.0
+FALLBACK_SLOWDOWN = 5.0
 
 _SIGNATURE = (
     "void(float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[::1], int64, boolean, uint64[::1], "
@@ -347,6 +357,40 @@ def sweep(
         from . import cluster
 
         cluster.check_client(client)
+    held = contextlib.ExitStack()
+    if client is None and _short_on_the_lane_kernel(jobs, epochs, Xc.shape[0], threads):
+        held.enter_context(tiering.holding())
+    with held:
+        result, outcome = _prepare_and_train(jobs, inputs_of, Xc, Yc, configs, losses, diverged, stuck, ckpts, chunk,
+                                             threads, client, saved, blocks_per_task, monitor, halving, progress,
+                                             len(group_keys))
+    if outcome is not None:
+        result.val_losses, result.val_accuracy = outcome.val_losses, outcome.val_accuracy
+        result.best_epoch, result.stopped_epoch = outcome.best_epoch, outcome.stopped_epoch
+        result.pruned_epoch, result.halving = outcome.pruned_epoch, halving
+        result.patience, result.min_delta = monitor.patience, monitor.min_delta
+    return result
+
+
+def _short_on_the_lane_kernel(jobs, epochs, n_samples, threads):
+    """Whether the groups whose shapes get generated sweep kernels would all train on
+    the shape-generic lane kernel in less than HOLD_COMPILES_BELOW_S (estimated; False
+    when there are none): then their compiles wait for the sweep's end."""
+    from .cluster import block_seconds
+
+    small = [(idx, plan) for _, idx, plan in jobs if sweepgen.supports(plan.spec)]
+    if not small or not tiering.enabled():
+        return False
+    seconds = sum(block_seconds(plan, len(idx), epochs, n_samples) for idx, plan in small)
+    return seconds * FALLBACK_SLOWDOWN / threads < HOLD_COMPILES_BELOW_S
+
+
+def _prepare_and_train(jobs, inputs_of, Xc, Yc, configs, losses, diverged, stuck, ckpts, chunk, threads, client, saved,
+                       blocks_per_task, monitor, halving, progress, n_groups):
+    """Every group's kernel compiled or loaded (timed apart: ``compile_seconds``), then
+    the training, in this process's threads, on ``client``'s workers or into the store
+    ``saved``; returns (SweepResult, the watched sweep's outcome or None)."""
+    K, epochs = losses.shape
     started = time.perf_counter()
     plans = list({plan: None for _, _, plan in jobs})
     if client is None:
@@ -355,6 +399,8 @@ def sweep(
             if monitor is not None:
                 sweep_monitor.prepare(monitor, plan.spec)
     else:
+        from . import cluster
+
         cluster.prepare(client, plans)
     compile_seconds = time.perf_counter() - started
     started = time.perf_counter()
@@ -369,7 +415,7 @@ def sweep(
                       for g, idx, plan in jobs]
         elif client is None and saved is None:
             groups = _train_in_slices(jobs, inputs_of, Xc, Yc, losses, diverged, stuck, bar, chunk, threads,
-                                      len(group_keys))
+                                      n_groups)
         else:
             groups = _train_whole_blocks(jobs, inputs_of, Xc, Yc, losses, diverged, stuck, bar, chunk, threads,
                                          client, saved, blocks_per_task)
@@ -378,12 +424,7 @@ def sweep(
     result = SweepResult(
         configs, losses, diverged, tuple(ckpts), groups, time.perf_counter() - started, compile_seconds, stuck
     )
-    if outcome is not None:
-        result.val_losses, result.val_accuracy = outcome.val_losses, outcome.val_accuracy
-        result.best_epoch, result.stopped_epoch = outcome.best_epoch, outcome.stopped_epoch
-        result.pruned_epoch, result.halving = outcome.pruned_epoch, halving
-        result.patience, result.min_delta = monitor.patience, monitor.min_delta
-    return result
+    return result, outcome
 
 
 @dataclass(frozen=True)

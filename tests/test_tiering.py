@@ -64,10 +64,19 @@ class FakeRegistry:
     def __init__(self, ready_at, package_at=0, fails=()):
         self.ready_at, self.package_at, self.fails, self.started = ready_at, package_at, fails, []
         self.polls = 0
+        self.holds = 0  # open tiering.holding blocks (the real registry starts nothing while any is)
+        self.held = []  # per start: whether a hold was open
+
+    def hold(self):
+        self.holds += 1
+
+    def release(self):
+        self.holds -= 1
 
     def start(self, request, now=False):
         package = isinstance(request, tiering.PackageRequest)
         self.started.append(request)
+        self.held.append(self.holds > 0)
         return FakeJob(request, self.package_at if package else self.ready_at, ("package" if package else "generated")
                        in self.fails)
 
@@ -599,6 +608,57 @@ def test_an_optimizer_sweep_switching_kernels_changes_no_number(ready_at, monkey
     assert {request.name for request in registry.started} == {
         sweepgen.optim_name(variant) for variant in ("sgd", "adam", "nesterov")} | {
         sweepgen.kernel_name(batch_size, True) for batch_size in (1, 6)}
+
+
+@pytest.mark.parametrize("short", [True, False])
+def test_a_short_sweep_holds_its_compiles_until_it_returns(short, monkeypatch):
+    """A sweep whose small-shape groups would end on the lane kernel before a compile
+    could (sweep.HOLD_COMPILES_BELOW_S, estimated) asks for their compiles inside
+    ``tiering.holding``, and closes it when it returns; a longer one (the threshold set to
+    0 here) asks outside it. The numbers are the same either way (the switching tests)."""
+    import sweep_checks
+
+    sweep_module = importlib.import_module("fastnn.sweep")
+    if not short:
+        monkeypatch.setattr(sweep_module, "HOLD_COMPILES_BELOW_S", 0.0)
+    registry = FakeRegistry(10**9)
+    monkeypatch.setenv("FASTNN_TIERING", "1")
+    monkeypatch.setattr(tiering, "_jobs", registry)
+    monkeypatch.setattr(tiering, "kernel", lambda request: None)
+    sweep_checks.run(sweep_checks.PLAIN, threads=1)
+    assert registry.started and registry.held == [short] * len(registry.started), registry.held
+    assert registry.holds == 0
+
+
+def test_the_registry_starts_nothing_while_held(monkeypatch):
+    """tiering's registry queues the jobs asked for inside ``holding`` (their state
+    "pending"; a job asked ``now``, with nothing to run meanwhile, starts anyway) and
+    starts them, as slots allow, when the last open block closes."""
+    started = []
+
+    class Running:
+        stdin = None
+
+        def poll(self):
+            return None
+
+    def start(job):
+        started.append(job.request.key)
+        job.process = Running()
+
+    monkeypatch.setattr(tiering._Job, "start", start)
+    monkeypatch.setattr(tiering, "MAX_JOBS", 2)
+    registry = tiering._Registry()
+    monkeypatch.setattr(tiering, "_jobs", registry)
+    first, second, urgent = (tiering.PackageRequest(name) for name in ("first", "second", "urgent"))
+    with tiering.holding():
+        with tiering.holding():
+            jobs = [registry.start(first), registry.start(second)]
+        assert started == [] and [registry.poll(job) for job in jobs] == ["pending", "pending"]
+        registry.start(urgent, now=True)
+        assert started == [urgent.key]
+    assert started == [urgent.key, second.key]  # first in line: the one asked for last
+    assert registry.poll(jobs[0]) == "pending"  # no slot free (MAX_JOBS 2, both running)
 
 
 def test_a_sweep_uses_generated_kernels_it_has_and_compiles_without_the_lane_kernel(monkeypatch):

@@ -34,6 +34,12 @@ the pure-Python oracle every kernel equals bit for bit (hundreds of times slower
 kernel, but a short fit of a small network ends on it in a fraction of a second), then
 on whichever kernel is ready first.
 
+Sweeps tier the same way per block of configurations (``lane_kernel``, ``TieredCalls``).
+A sweep that would end on the shape-generic kernels before a compile could (most first
+sweeps in a notebook) opens ``holding`` for its duration: its compiles are queued and
+start when it returns, instead of taking one of its cores (``fastnn.sweep``'s
+HOLD_COMPILES_BELOW_S).
+
 The background process ends with this one: it exits when the pipe from this process
 closes (this process exited or was killed, however), and an ``atexit`` hook kills it
 first; a compile killed that way is lost (the next process starts it again). A lock file
@@ -358,6 +364,7 @@ class _Registry:
         self.lock = threading.Lock()
         self.jobs = {}
         self.queue = []  # pending jobs, first to start first
+        self.holds = 0  # open ``holding`` blocks: queued jobs wait for the last to close
 
     def get(self, key):
         with self.lock:
@@ -382,6 +389,8 @@ class _Registry:
             return job
 
     def _pump(self):
+        if self.holds:
+            return
         running = sum(1 for job in self.jobs.values() if job.process is not None and job.state() == _RUNNING)
         while self.queue and running < MAX_JOBS:
             job = self.queue.pop(0)
@@ -392,6 +401,16 @@ class _Registry:
         with self.lock:
             self._pump()
             return job.state()
+
+    def hold(self):
+        with self.lock:
+            self.holds += 1
+
+    def release(self):
+        """One ``hold`` ended; the last starts the queued jobs (as slots allow)."""
+        with self.lock:
+            self.holds -= 1
+            self._pump()
 
     def shutdown(self):
         """Kill every running compile and forget every job (atexit; tests)."""
@@ -420,6 +439,22 @@ atexit.register(lambda: _jobs.shutdown())
 if hasattr(os, "register_at_fork"):
     # A forked child does not own its parent's compiles: it forgets them (without killing).
     os.register_at_fork(after_in_child=lambda: globals().__setitem__("_jobs", _Registry()))
+
+
+@contextlib.contextmanager
+def holding():
+    """Within the block, background compiles that fits and sweeps ask for are queued, not
+    started (their fits and sweeps train on the kernels already compiled meanwhile, with
+    the same numbers); they start when the last open block closes, as slots allow. For
+    work that ends before a compile could (``fastnn.sweep``'s short sweeps): started at
+    once, a compile would take one of its cores and end after it anyway. A compile
+    started with nothing to run meanwhile (the first fit on a machine) is not held."""
+    registry = _jobs  # (the one of the moment: tests replace it)
+    registry.hold()
+    try:
+        yield
+    finally:
+        registry.release()
 
 
 def wait(timeout=None):
