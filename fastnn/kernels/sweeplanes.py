@@ -224,6 +224,18 @@ def _forward_weights(work, n_in, n_out, w, z, a_in):
             store8(work, (z + j) * LANES + _HALF, s1)
 
 
+@njit(**_INLINE)
+def _weight_and_error(work, q, e_at, s0, s1):
+    """A weight row's two halves (row ``q``), the errors of row ``e_at``, and the error
+    sums s0, s1 of the layer's input plus weight times error: what a fused pass over a
+    layer's weights (a step per weight and the errors below, in one loop) reads first."""
+    p0 = load8(work, q)
+    p1 = load8(work, q + _HALF)
+    e0 = load8(work, e_at)
+    e1 = load8(work, e_at + _HALF)
+    return p0, p1, e0, e1, add8(s0, mul8(p0, e0)), add8(s1, mul8(p1, e1))
+
+
 @njit(**HELPER)
 def _backward_weights(work, n_in, n_out, w, d, a_in, below, rate, grad, fused, fresh):
     """The layer's weights take their step (fused: W[i, j] -= rate * (a_i d_j)) or add to
@@ -256,12 +268,7 @@ def _backward_weights(work, n_in, n_out, w, d, a_in, below, rate, grad, fused, f
             elif below >= 0:
                 for j in range(n_out):
                     q = row + j * LANES
-                    e0 = load8(work, (d + j) * LANES)
-                    e1 = load8(work, (d + j) * LANES + _HALF)
-                    p0 = load8(work, q)
-                    p1 = load8(work, q + _HALF)
-                    s0 = add8(s0, mul8(p0, e0))
-                    s1 = add8(s1, mul8(p1, e1))
+                    p0, p1, e0, e1, s0, s1 = _weight_and_error(work, q, (d + j) * LANES, s0, s1)
                     store8(work, q, sub8(p0, mul8(r0, mul8(x0, e0))))
                     store8(work, q + _HALF, sub8(p1, mul8(r1, mul8(x1, e1))))
             else:
@@ -323,12 +330,7 @@ def _backward_adam(work, n_in, n_out, w, d, a_in, below, M1, M2, lr0, lr1, epsil
         s1 = zero
         for j in range(n_out):
             q, m, v = (row + j) * LANES, (M1 + row + j) * LANES, (M2 + row + j) * LANES
-            e0 = load8(work, (d + j) * LANES)
-            e1 = load8(work, (d + j) * LANES + _HALF)
-            p0 = load8(work, q)
-            p1 = load8(work, q + _HALF)
-            s0 = add8(s0, mul8(p0, e0))
-            s1 = add8(s1, mul8(p1, e1))
+            p0, p1, e0, e1, s0, s1 = _weight_and_error(work, q, (d + j) * LANES, s0, s1)
             p0, m0, v0 = adam_step(p0, add8(zero, mul8(x0, e0)), load8(work, m), load8(work, v), lr0, epsilon, beta1,
                                    beta2, unbias1, unbias2)
             p1, m1, v1 = adam_step(p1, add8(zero, mul8(x1, e1)), load8(work, m + _HALF), load8(work, v + _HALF), lr1,
