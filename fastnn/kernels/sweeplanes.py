@@ -422,18 +422,31 @@ def _loss_and_output_error(work, loss, code, zo, ao, do, n_out, tgt, s0, lo, Y, 
 
 
 @njit(**_INLINE)
-def _gradient(work, g, p, m, l1, l2):
+def _gradient(work, g, p, m, inverse, l1, l2):
     """Row g's gradient sums / m plus row p's L1/L2 terms (kernels.optim's ``penalized``,
     lane by lane, only where a factor is set), as two <8 x double> halves. Per sample
     (m = 1) the division is skipped: x / 1.0 is x exactly (zeros, infinities and NaN
-    included), and a division costs as much as the rest of an SGD step."""
+    included), and a division costs as much as the rest of an SGD step. ``inverse``:
+    ``_inverse(m)``; when it is not 0.0 the sums are multiplied by it instead."""
     if l1 != 0.0 or l2 != 0.0:
         for c in range(LANES):
-            work[g + c] = penalized(work[g + c] / m, work[p + c], l1, l2)
+            mean = work[g + c] * inverse if inverse != 0.0 else work[g + c] / m
+            work[g + c] = penalized(mean, work[p + c], l1, l2)
         return load8(work, g), load8(work, g + _HALF)
     if m == 1:
         return load8(work, g), load8(work, g + _HALF)
+    if inverse != 0.0:
+        return load8(work, g) * inverse, load8(work, g + _HALF) * inverse
     return load8(work, g) / m, load8(work, g + _HALF) / m
+
+
+@njit(**_INLINE)
+def _inverse(m):
+    """1 / m when m (int > 0) is a power of two, else 0.0. Then x * (1 / m) is x / m to
+    the last bit for every x (1 / m is exact, so both are the one correctly rounded
+    value of x / m), and a multiply costs a fraction of a divide (widegen's batches do
+    the same)."""
+    return 1.0 / m if m & (m - 1) == 0 else 0.0
 
 
 @njit(**_INLINE)
@@ -453,6 +466,7 @@ def _optim_update(work, n_params, G, RATE, M1, M2, hyper, penalties, m, step):
     the scalar rules lane-wise, exactly); the states in rows M1 + q (momentum u, Adam's
     m) and M2 + q (the cache, Adam's v), each loaded only by the rules that use it."""
     unbias1, unbias2 = bias_corrections(hyper, step)
+    inverse = _inverse(m)
     lr0 = step_rate(load8(work, RATE * LANES), hyper, step)
     lr1 = step_rate(load8(work, RATE * LANES + _HALF), hyper, step)
     code, momentum, epsilon = hyper[H_CODE], hyper[H_MOMENTUM], hyper[H_EPSILON]
@@ -460,7 +474,7 @@ def _optim_update(work, n_params, G, RATE, M1, M2, hyper, penalties, m, step):
         beta1, beta2 = hyper[H_BETA1], hyper[H_BETA2]
         for q in range(n_params):
             p, u, v = q * LANES, (M1 + q) * LANES, (M2 + q) * LANES
-            g0, g1 = _gradient(work, (G + q) * LANES, p, m, penalties[q, 0], penalties[q, 1])
+            g0, g1 = _gradient(work, (G + q) * LANES, p, m, inverse, penalties[q, 0], penalties[q, 1])
             p0, u0, v0 = adam_step(load8(work, p), g0, load8(work, u), load8(work, v), lr0, epsilon, beta1, beta2,
                                    unbias1, unbias2)
             p1, u1, v1 = adam_step(load8(work, p + _HALF), g1, load8(work, u + _HALF), load8(work, v + _HALF), lr1,
@@ -472,7 +486,7 @@ def _optim_update(work, n_params, G, RATE, M1, M2, hyper, penalties, m, step):
         rho = hyper[H_RHO]
         for q in range(n_params):
             p, v = q * LANES, (M2 + q) * LANES
-            g0, g1 = _gradient(work, (G + q) * LANES, p, m, penalties[q, 0], penalties[q, 1])
+            g0, g1 = _gradient(work, (G + q) * LANES, p, m, inverse, penalties[q, 0], penalties[q, 1])
             if code == RMSPROP_CODE:
                 p0, v0 = rmsprop_step(load8(work, p), g0, load8(work, v), lr0, epsilon, rho)
                 p1, v1 = rmsprop_step(load8(work, p + _HALF), g1, load8(work, v + _HALF), lr1, epsilon, rho)
@@ -484,13 +498,13 @@ def _optim_update(work, n_params, G, RATE, M1, M2, hyper, penalties, m, step):
     elif momentum == 0.0:
         for q in range(n_params):
             p = q * LANES
-            g0, g1 = _gradient(work, (G + q) * LANES, p, m, penalties[q, 0], penalties[q, 1])
+            g0, g1 = _gradient(work, (G + q) * LANES, p, m, inverse, penalties[q, 0], penalties[q, 1])
             _store_pair(work, p, sgd_step(load8(work, p), g0, lr0), sgd_step(load8(work, p + _HALF), g1, lr1))
     else:
         nesterov = hyper[H_NESTEROV] != 0.0
         for q in range(n_params):
             p, u = q * LANES, (M1 + q) * LANES
-            g0, g1 = _gradient(work, (G + q) * LANES, p, m, penalties[q, 0], penalties[q, 1])
+            g0, g1 = _gradient(work, (G + q) * LANES, p, m, inverse, penalties[q, 0], penalties[q, 1])
             if nesterov:
                 p0, u0 = nesterov_step(load8(work, p), g0, load8(work, u), lr0, momentum)
                 p1, u1 = nesterov_step(load8(work, p + _HALF), g1, load8(work, u + _HALF), lr1, momentum)
@@ -697,10 +711,17 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
                 elif not fused:  # p -= rate * (g / m)
                     r0 = load8(work, RATE * LANES)
                     r1 = load8(work, RATE * LANES + _HALF)
-                    for q in range(n_params):
-                        p, g = q * LANES, (G + q) * LANES
-                        store8(work, p, load8(work, p) - r0 * (load8(work, g) / m))
-                        store8(work, p + _HALF, load8(work, p + _HALF) - r1 * (load8(work, g + _HALF) / m))
+                    inverse = _inverse(m)
+                    if inverse != 0.0:  # (g * (1 / m): the same bits, see _inverse)
+                        for q in range(n_params):
+                            p, g = q * LANES, (G + q) * LANES
+                            store8(work, p, load8(work, p) - r0 * (load8(work, g) * inverse))
+                            store8(work, p + _HALF, load8(work, p + _HALF) - r1 * (load8(work, g + _HALF) * inverse))
+                    else:
+                        for q in range(n_params):
+                            p, g = q * LANES, (G + q) * LANES
+                            store8(work, p, load8(work, p) - r0 * (load8(work, g) / m))
+                            store8(work, p + _HALF, load8(work, p + _HALF) - r1 * (load8(work, g + _HALF) / m))
             # The end of the epoch, as in sweepgen's kernels: one vectorised pass checks every
             # lane (x * 0.0 is 0 for finite x, NaN for inf and NaN); _end_epoch only when a
             # lane diverged or a checkpoint is due.
