@@ -661,6 +661,31 @@ def test_the_registry_starts_nothing_while_held(monkeypatch):
     assert registry.poll(jobs[0]) == "pending"  # no slot free (MAX_JOBS 2, both running)
 
 
+def test_the_queue_moves_on_when_a_compile_ends(monkeypatch):
+    """When a background compile's process ends, the registry starts the next queued job
+    by itself (a watcher thread per job), with nobody polling it; shutdown kills what
+    runs and starts nothing more."""
+    started = []
+
+    def start(job):
+        started.append(job.request.key)
+        job.process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"], stdin=subprocess.PIPE)
+
+    monkeypatch.setattr(tiering._Job, "start", start)
+    monkeypatch.setattr(tiering, "MAX_JOBS", 1)
+    registry = tiering._Registry()
+    first, second, third = (tiering.PackageRequest(name) for name in ("first", "second", "third"))
+    jobs = [registry.start(request) for request in (first, second, third)]
+    assert started == [first.key]
+    deadline = time.monotonic() + 30
+    while len(started) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)  # (no registry call: only the watcher can start the next one)
+    assert started == [first.key, third.key]  # the last asked for is first in line
+    registry.shutdown()
+    time.sleep(0.5)
+    assert started == [first.key, third.key] and jobs[0].state() == "done"
+
+
 def test_a_sweep_uses_generated_kernels_it_has_and_compiles_without_the_lane_kernel(monkeypatch):
     """A generated sweep kernel already there runs directly (nothing started); without the
     shape-generic lane kernel in numba's cache either (the first sweep on a machine) the

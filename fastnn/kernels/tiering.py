@@ -47,7 +47,8 @@ per kernel beside the cache entry (``k_<hash>.<function>.lock``, ``flock``) keep
 processes from compiling the same kernel at once: the second waits for the first, then
 loads its result. In this process a registry keeps one job per kernel, and at most
 ``MAX_JOBS`` compiles run at a time (one fewer than the cores, at least one); the others
-wait, the one a running fit needs first.
+wait, the one a running fit needs first, and start as the running ones end (a watcher
+thread per compile starts the next, so the queue empties while the process is idle).
 
 ``FASTNN_TIERING=0`` (or ``false``, ``no``, ``off``): compile a missing generated kernel in
 the foreground before training, as fastnn did before tiering (what steady-state
@@ -384,7 +385,7 @@ class _Registry:
                 self.queue.insert(0, job)
             if now and job in self.queue:
                 self.queue.remove(job)
-                job.start()
+                self._start(job)
             self._pump()
             return job
 
@@ -394,8 +395,27 @@ class _Registry:
         running = sum(1 for job in self.jobs.values() if job.process is not None and job.state() == _RUNNING)
         while self.queue and running < MAX_JOBS:
             job = self.queue.pop(0)
-            job.start()
+            self._start(job)
             running += job.state() == _RUNNING
+
+    def _start(self, job):
+        """Start ``job``, and a daemon thread that, when its process ends, starts the next
+        queued jobs: the queue moves on by itself, not only when a fit, a sweep or
+        ``wait`` polls it (after a short sweep, its compiles run one after another while
+        the user looks at the result)."""
+        job.start()
+        process = job.process
+        if process is None:
+            return
+
+        def on_exit():
+            try:
+                process.wait()
+            except Exception:  # noqa: BLE001 - killed or reaped elsewhere: poll says which
+                pass
+            self.poll(job)
+
+        threading.Thread(target=on_exit, name="fastnn-compile-watch", daemon=True).start()
 
     def poll(self, job):
         with self.lock:
