@@ -357,10 +357,8 @@ def sweep(
         from . import cluster
 
         cluster.check_client(client)
-    held = contextlib.ExitStack()
-    if client is None and _short_on_the_lane_kernel(jobs, epochs, Xc.shape[0], threads):
-        held.enter_context(tiering.holding())
-    with held:
+    short = client is None and _short_on_the_lane_kernel(jobs, epochs, Xc.shape[0], threads)
+    with tiering.holding() if short else contextlib.nullcontext():
         result, outcome = _prepare_and_train(jobs, inputs_of, Xc, Yc, configs, losses, diverged, stuck, ckpts, chunk,
                                              threads, client, saved, blocks_per_task, monitor, halving, progress,
                                              len(group_keys))

@@ -311,6 +311,19 @@ def _backward_weights(work, n_in, n_out, w, d, a_in, below, rate, grad, fused, f
                                                  mul8(load8(work, at + _HALF), e1)))
 
 
+@njit(**_INLINE)
+def _adam_row(work, q, m, v, g0, g1, lr0, lr1, epsilon, beta1, beta2, unbias1, unbias2):
+    """Parameter row q takes kernels.optim.adam_step on its two halves, with gradients g0,
+    g1 and its states in rows m and v (all three stored back)."""
+    p0, m0, v0 = adam_step(load8(work, q), g0, load8(work, m), load8(work, v), lr0, epsilon, beta1, beta2, unbias1,
+                           unbias2)
+    p1, m1, v1 = adam_step(load8(work, q + _HALF), g1, load8(work, m + _HALF), load8(work, v + _HALF), lr1, epsilon,
+                           beta1, beta2, unbias1, unbias2)
+    _store_pair(work, q, p0, p1)
+    _store_pair(work, m, m0, m1)
+    _store_pair(work, v, v0, v1)
+
+
 @njit(**HELPER)
 def _backward_adam(work, n_in, n_out, w, d, a_in, below, M1, M2, lr0, lr1, epsilon, beta1, beta2, unbias1, unbias2):
     """Per sample without L1/L2 (``_train``'s ``adam_fused``): each weight of the layer
@@ -330,14 +343,9 @@ def _backward_adam(work, n_in, n_out, w, d, a_in, below, M1, M2, lr0, lr1, epsil
         s1 = zero
         for j in range(n_out):
             q, m, v = (row + j) * LANES, (M1 + row + j) * LANES, (M2 + row + j) * LANES
-            p0, p1, e0, e1, s0, s1 = _weight_and_error(work, q, (d + j) * LANES, s0, s1)
-            p0, m0, v0 = adam_step(p0, add8(zero, mul8(x0, e0)), load8(work, m), load8(work, v), lr0, epsilon, beta1,
-                                   beta2, unbias1, unbias2)
-            p1, m1, v1 = adam_step(p1, add8(zero, mul8(x1, e1)), load8(work, m + _HALF), load8(work, v + _HALF), lr1,
-                                   epsilon, beta1, beta2, unbias1, unbias2)
-            _store_pair(work, q, p0, p1)
-            _store_pair(work, m, m0, m1)
-            _store_pair(work, v, v0, v1)
+            _, _, e0, e1, s0, s1 = _weight_and_error(work, q, (d + j) * LANES, s0, s1)
+            _adam_row(work, q, m, v, add8(zero, mul8(x0, e0)), add8(zero, mul8(x1, e1)), lr0, lr1, epsilon, beta1,
+                      beta2, unbias1, unbias2)
         if below >= 0:
             _store_pair(work, (below + i) * LANES, s0, s1)
 
@@ -348,14 +356,9 @@ def _bias_adam(work, n_out, b, d, M1, M2, lr0, lr1, epsilon, beta1, beta2, unbia
     zero = zero8()
     for j in range(n_out):
         q, m, v = (b + j) * LANES, (M1 + b + j) * LANES, (M2 + b + j) * LANES
-        p0, m0, v0 = adam_step(load8(work, q), add8(zero, load8(work, (d + j) * LANES)), load8(work, m),
-                               load8(work, v), lr0, epsilon, beta1, beta2, unbias1, unbias2)
-        p1, m1, v1 = adam_step(load8(work, q + _HALF), add8(zero, load8(work, (d + j) * LANES + _HALF)),
-                               load8(work, m + _HALF), load8(work, v + _HALF), lr1, epsilon, beta1, beta2, unbias1,
-                               unbias2)
-        _store_pair(work, q, p0, p1)
-        _store_pair(work, m, m0, m1)
-        _store_pair(work, v, v0, v1)
+        e = (d + j) * LANES
+        _adam_row(work, q, m, v, add8(zero, load8(work, e)), add8(zero, load8(work, e + _HALF)), lr0, lr1, epsilon,
+                  beta1, beta2, unbias1, unbias2)
 
 
 @njit(**HELPER)
@@ -475,13 +478,7 @@ def _optim_update(work, n_params, G, RATE, M1, M2, hyper, penalties, m, step):
         for q in range(n_params):
             p, u, v = q * LANES, (M1 + q) * LANES, (M2 + q) * LANES
             g0, g1 = _gradient(work, (G + q) * LANES, p, m, inverse, penalties[q, 0], penalties[q, 1])
-            p0, u0, v0 = adam_step(load8(work, p), g0, load8(work, u), load8(work, v), lr0, epsilon, beta1, beta2,
-                                   unbias1, unbias2)
-            p1, u1, v1 = adam_step(load8(work, p + _HALF), g1, load8(work, u + _HALF), load8(work, v + _HALF), lr1,
-                                   epsilon, beta1, beta2, unbias1, unbias2)
-            _store_pair(work, p, p0, p1)
-            _store_pair(work, u, u0, u1)
-            _store_pair(work, v, v0, v1)
+            _adam_row(work, p, u, v, g0, g1, lr0, lr1, epsilon, beta1, beta2, unbias1, unbias2)
     elif code == RMSPROP_CODE or code == ADAGRAD_CODE:
         rho = hyper[H_RHO]
         for q in range(n_params):
@@ -712,16 +709,10 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
                     r0 = load8(work, RATE * LANES)
                     r1 = load8(work, RATE * LANES + _HALF)
                     inverse = _inverse(m)
-                    if inverse != 0.0:  # (g * (1 / m): the same bits, see _inverse)
-                        for q in range(n_params):
-                            p, g = q * LANES, (G + q) * LANES
-                            store8(work, p, load8(work, p) - r0 * (load8(work, g) * inverse))
-                            store8(work, p + _HALF, load8(work, p + _HALF) - r1 * (load8(work, g + _HALF) * inverse))
-                    else:
-                        for q in range(n_params):
-                            p, g = q * LANES, (G + q) * LANES
-                            store8(work, p, load8(work, p) - r0 * (load8(work, g) / m))
-                            store8(work, p + _HALF, load8(work, p + _HALF) - r1 * (load8(work, g + _HALF) / m))
+                    for q in range(n_params):
+                        p = q * LANES
+                        g0, g1 = _gradient(work, (G + q) * LANES, p, m, inverse, 0.0, 0.0)
+                        _store_pair(work, p, load8(work, p) - r0 * g0, load8(work, p + _HALF) - r1 * g1)
             # The end of the epoch, as in sweepgen's kernels: one vectorised pass checks every
             # lane (x * 0.0 is 0 for finite x, NaN for inf and NaN); _end_epoch only when a
             # lane diverged or a checkpoint is due.
