@@ -49,8 +49,10 @@ def vectorised(spec, options):
     return True
 
 
-def load(spec, options):
-    """Compile (or load) the kernel a group with ``options`` will use, before timing.
+def load(spec, options, shuffle=True):
+    """Compile (or load) the kernel a group with ``options`` will use, before timing
+    (``shuffle``: whether the group shuffles; only a small shape's generated kernel
+    depends on it, sweepgen.optim_name's ``in_order``).
 
     A small shape's generated optimizer kernel that is not compiled yet compiles in the
     background (``kernels.tiering``) while ``GeneratedBlocks`` trains on the lane kernel's
@@ -60,8 +62,8 @@ def load(spec, options):
     if options.has_dropout:
         return compiled(sweeplanes.train_dropout, DROPOUT_SIGNATURE)
     if sweepgen.supports(spec):
-        request = tiering.Request(sweepgen.cached_source(spec), sweepgen.optim_name(options.optimizer.kernel_variant),
-                                  OPTIM_SIGNATURE, slp=True)
+        name = sweepgen.optim_name(options.optimizer.kernel_variant, in_order=not shuffle)
+        request = tiering.Request(sweepgen.cached_source(spec), name, OPTIM_SIGNATURE, slp=True)
         return tiering.lane_kernel(request, sweeplanes.train_optim, OPTIM_SIGNATURE)
     return compiled(sweeplanes.train_optim, OPTIM_SIGNATURE)
 
@@ -105,8 +107,9 @@ def blocks_on(spec, options, state):
     return LaneBlocks(spec, options, state)
 
 
-class GeneratedBlocks:
-    """The generated OPTIM sweep kernel, with each configuration's optimizer states."""
+class LaneBlocks:
+    """The lane kernel's optimizer mode (``sweeplanes.train_optim``, see ``load``), with
+    each configuration's optimizer states."""
 
     def __init__(self, spec, options, state):
         self.kernel = load(spec, options)
@@ -118,12 +121,26 @@ class GeneratedBlocks:
         self.kernel(*args, self.hyper, self.penalties, self.first, self.second)
 
 
-class LaneBlocks(GeneratedBlocks):
-    """The lane kernel's optimizer mode (``sweeplanes.train_optim``, see ``load``), with
-    each configuration's optimizer states: the calling contract of ``GeneratedBlocks``."""
+class GeneratedBlocks(LaneBlocks):
+    """The generated OPTIM sweep kernel, with each configuration's optimizer states: the
+    calling contract of ``LaneBlocks``; the kernel for the call's ``shuffle`` (the sixth
+    argument), loaded at the first call that needs it."""
+
+    def __init__(self, spec, options, state):
+        self.spec, self.options = spec, options
+        self.kernels = {}
+        self.hyper = options.hyper()
+        self.penalties = options.parameter_penalties(spec)
+        self.first, self.second = state["first"], state["second"]
+
+    def __call__(self, *args):
+        shuffle = bool(args[5])
+        if shuffle not in self.kernels:
+            self.kernels[shuffle] = load(self.spec, self.options, shuffle)
+        self.kernels[shuffle](*args, self.hyper, self.penalties, self.first, self.second)
 
 
-class DropoutLaneBlocks(GeneratedBlocks):
+class DropoutLaneBlocks(LaneBlocks):
     """The lane kernel's dropout mode (``sweeplanes.train_dropout``, see ``load``), with
     each configuration's optimizer states and dropout stream base (``state["dropout"]``,
     read only: the draws are numbered by the samples seen, e * n + position, so nothing

@@ -55,6 +55,27 @@ def test_every_configuration_equals_its_fit(grid):
     assert paths == {sweep_options.GeneratedBlocks, sweep_options.DropoutLaneBlocks}
 
 
+def test_unshuffled_groups_take_the_in_order_kernels_and_equal_their_fit(monkeypatch):
+    """Samples in order, the generated optimizer kernels load each sample once for every
+    lane (sweepgen.optim_name's ``in_order``), not through ``order``: the same bits as fit,
+    per sample and in mini-batches with a short last batch, with and without L1."""
+    real, asked = sweep_options.load, []
+    monkeypatch.setattr(sweep_options, "load",
+                        lambda spec, options, shuffle=True: asked.append(shuffle) or real(spec, options, shuffle))
+    grid = dict(GRID, shuffle=False, dropout=[0.0], l1=[0.0, 1e-3], l2=[0.0])
+    r = fastnn.sweep([2, 3, 1], QX, QY, progress=False, **NET, **grid)
+    assert asked and not any(asked)
+    kernels = {getattr(kernel, "py_func", kernel).__name__ for kernel in
+               (real(g.spec, g.options, False) for g in r.groups if not g.options.is_plain)}
+    assert kernels == {"train_optim_adam_in_order", "train_optim_nesterov_in_order", "train_optim_sgd_in_order"}
+    for k, row in enumerate(r.configs):
+        net, history = fit_config(row, 4, shuffle=False)
+        assert_bits_equal(r.losses[k], history, f"config {k} curve")
+        assert_bits_equal(r.params_of(k), net.params, f"config {k} params")
+        short, _ = fit_config(row, 2, shuffle=False)
+        assert_bits_equal(r.params_of(k, 2), short.params, f"config {k} checkpoint 2")
+
+
 def test_threads_and_blocks_change_nothing(grid):
     other = fastnn.sweep([2, 3, 1], QX, QY, progress=False, threads=1, chunk=5, **NET, **GRID)
     assert_bits_equal(other.losses, grid.losses, "losses")
