@@ -87,6 +87,10 @@ END = "<!-- sweep-sizes: end -->"
 # The --optimizer adam table: a subsection inside BEGIN..END (so that report.py keeps it too).
 ADAM_BEGIN = "<!-- sweep-sizes-adam: begin (python -m bench.sweep_sizes --optimizer adam --markdown) -->"
 ADAM_END = "<!-- sweep-sizes-adam: end -->"
+# python -m bench.adam_floor's subsection, after the Adam one (kept the same way).
+FLOOR_BEGIN = "<!-- adam-floor: begin (python -m bench.adam_floor --markdown) -->"
+FLOOR_END = "<!-- adam-floor: end -->"
+_SUBSECTIONS = ((ADAM_BEGIN, ADAM_END), (FLOOR_BEGIN, FLOOR_END))
 
 
 @dataclass(frozen=True)
@@ -205,7 +209,7 @@ def kernel_name(case, optimizer="sgd"):
         options = TrainOptions.build(spec, optimizer)
         if not sweep_options.vectorised(spec, options):
             return "sweep_options.GeneralBlocks"
-        kernel = sweep_options.load(spec, options)
+        kernel = sweep_options.load(spec, options, False)  # run_sweep: samples in order
     function = getattr(kernel, "py_func", kernel)
     module = function.__module__.replace("fastnn.kernels.", "")
     return "sweepgen (generated)" if module.startswith("fastnn_generated_") else f"{module}.{function.__name__}"
@@ -358,9 +362,8 @@ def markdown_adam(data):
            if has_base else "")
         + (" *JAX*: `jit(vmap(lax.scan))` with optax's `adam` (the same formula), float64." if has_jax else "")
         + " Per sample, Adam's step (a division and a square root per parameter and configuration) costs far more "
-        "than the forward and backward passes: an explicit 8-wide numba loop doing only Adam's update runs at 0.38 ns "
-        "per parameter on one core of this machine (docs/benchmarks.md), 0.19 on two; in batches it is spread over "
-        "the batch."
+        "than the forward and backward passes; in batches it is spread over the batch. The step alone is timed in "
+        "the next subsection (`python -m bench.adam_floor`)."
     )
     out.append("")
     out += _table(rows, has_base, has_jax)
@@ -465,16 +468,17 @@ def markdown(data):
 
 
 def write_section(path, section):
-    """Replace the BEGIN..END section of ``path``, keeping its Adam subsection (or insert
-    it before '## Start-up', else at the end)."""
+    """Replace the BEGIN..END section of ``path``, keeping its Adam and Adam-floor
+    subsections (or insert it before '## Start-up', else at the end)."""
     with open(path) as handle:
         text = handle.read()
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
         body, tail = rest.split(END, 1)
-        if ADAM_BEGIN in body and ADAM_END in body and ADAM_BEGIN not in section:  # keep the Adam subsection
-            kept = ADAM_BEGIN + body.split(ADAM_BEGIN, 1)[1].split(ADAM_END, 1)[0] + ADAM_END
-            section = section[: -len(END)] + kept + "\n" + END
+        for begin, end in _SUBSECTIONS:  # keep the subsections written by the other scripts
+            if begin in body and end in body and begin not in section:
+                kept = begin + body.split(begin, 1)[1].split(end, 1)[0] + end
+                section = section[: -len(END)] + kept + "\n" + END
         text = head + section + tail
     elif "\n## Start-up" in text:
         head, tail = text.split("\n## Start-up", 1)

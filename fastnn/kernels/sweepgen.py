@@ -291,6 +291,14 @@ def source(spec: Spec):
             out("for first_row in range(0, n, batch_size):")
             out.indent()
             out("stop = min(first_row + batch_size, n)")
+            out("step = e * nb + first_row // batch_size")
+            out("unbias1, unbias2 = bias_corrections(hyper, step)")
+            # each lane's rate of this step, once (not per parameter: LLVM cannot hoist its
+            # division out of loops that store into work); per sample (m = 1) the gradient
+            # sums are the gradient (x / 1.0 is x), so the loop for m = 1 divides nothing:
+            # a division per parameter and lane costs as much as the rest of an SGD step
+            out(f"for c in range({LANES}):")
+            out(f"    rates_t[c] = step_rate(work[{rate}, c], hyper, step)")
             out(f"for q in range({n_params}, {2 * n_params}):")
             out(f"    for c in range({LANES}):")
             out("        work[q, c] = 0.0")
@@ -302,14 +310,6 @@ def source(spec: Spec):
                 out(line)
             out.dedent()
             out("m = stop - first_row")
-            out("step = e * nb + first_row // batch_size")
-            out("unbias1, unbias2 = bias_corrections(hyper, step)")
-            # each lane's rate of this step, once (not per parameter: LLVM cannot hoist its
-            # division out of loops that store into work); per sample (m = 1) the gradient
-            # sums are the gradient (x / 1.0 is x), so the loop for m = 1 divides nothing:
-            # a division per parameter and lane costs as much as the rest of an SGD step
-            out(f"for c in range({LANES}):")
-            out(f"    rates_t[c] = step_rate(work[{rate}, c], hyper, step)")
             for branch, mean in (("if m == 1:", ""), ("else:", " / m")):
                 out(branch)
                 out(f"    for q in range({n_params}):")
