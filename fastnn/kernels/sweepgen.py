@@ -310,15 +310,24 @@ def source(spec: Spec):
                 out(line)
             out.dedent()
             out("m = stop - first_row")
+            # a parameter without L1/L2 takes its gradient as it is (penalized would add
+            # nothing), in a loop without penalized's branches (2-8-1 Adam per sample 11.7
+            # -> 10.7-11.0 ns per configuration-step)
+            update = optim_kernels.update_line(variant, "work[q, c]", "g", f"work[{moments} + q, c]",
+                                               f"work[{moments + n_params} + q, c]")
             for branch, mean in (("if m == 1:", ""), ("else:", " / m")):
                 out(branch)
                 out(f"    for q in range({n_params}):")
                 out("        l1, l2 = penalties[q, 0], penalties[q, 1]")
-                out(f"        for c in range({LANES}):")
-                out(f"            g = penalized(work[{n_params} + q, c]{mean}, work[q, c], l1, l2)")
-                out("            lr_t = rates_t[c]")
-                out("            " + optim_kernels.update_line(variant, "work[q, c]", "g", f"work[{moments} + q, c]",
-                                                               f"work[{moments + n_params} + q, c]"))
+                for gradient in ("if l1 == 0.0 and l2 == 0.0:", "else:"):
+                    out(f"        {gradient}")
+                    out(f"            for c in range({LANES}):")
+                    if gradient == "else:":
+                        out(f"                g = penalized(work[{n_params} + q, c]{mean}, work[q, c], l1, l2)")
+                    else:
+                        out(f"                g = work[{n_params} + q, c]{mean}")
+                    out("                lr_t = rates_t[c]")
+                    out("                " + update)
             out.dedent()
         elif name == BATCHES:
             out("for first in range(0, n, batch_size):")
