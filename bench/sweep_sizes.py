@@ -209,7 +209,7 @@ def kernel_name(case, optimizer="sgd"):
         options = TrainOptions.build(spec, optimizer)
         if not sweep_options.vectorised(spec, options):
             return "sweep_options.GeneralBlocks"
-        kernel = sweep_options.load(spec, options, False)  # run_sweep: samples in order
+        kernel = sweep_options.load(spec, options, False, case.batch_size)  # run_sweep: samples in order
     function = getattr(kernel, "py_func", kernel)
     module = function.__module__.replace("fastnn.kernels.", "")
     return "sweepgen (generated)" if module.startswith("fastnn_generated_") else f"{module}.{function.__name__}"

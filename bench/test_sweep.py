@@ -397,7 +397,8 @@ def test_sweep_memory():
     from fastnn.kernels import optim as optim_kernels
 
     assert [f.split("(")[0] for f in functions] == [sweepgen.SEQUENTIAL, sweepgen.SHUFFLED, sweepgen.BATCHES] + [
-        sweepgen.optim_name(variant, in_order) for variant in optim_kernels.CALLS for in_order in (False, True)]
+        sweepgen.optim_name(variant, in_order, per_sample) for variant in optim_kernels.CALLS
+        for in_order in (False, True) for per_sample in (False, True)]
     for function in functions:
         lines = function.splitlines()
         first_loop = next(i for i, line in enumerate(lines) if line.lstrip().startswith("for "))

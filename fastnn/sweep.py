@@ -444,7 +444,7 @@ def _prepare(plan):
     if plan.options.is_plain:
         _kernel(plan.spec, plan.batch_size, plan.shuffle)
     else:
-        sweep_options.load(plan.spec, plan.options, plan.shuffle)
+        sweep_options.load(plan.spec, plan.options, plan.shuffle, plan.batch_size)
 
 
 def _group_kernel(plan, seeds):

@@ -49,10 +49,10 @@ def vectorised(spec, options):
     return True
 
 
-def load(spec, options, shuffle=True):
+def load(spec, options, shuffle=True, batch_size=0):
     """Compile (or load) the kernel a group with ``options`` will use, before timing
-    (``shuffle``: whether the group shuffles; only a small shape's generated kernel
-    depends on it, sweepgen.optim_name's ``in_order``).
+    (``shuffle``, ``batch_size``: the group's; only a small shape's generated kernel
+    depends on them: sweepgen.optim_name's ``in_order`` and ``per_sample``; 0: any size).
 
     A small shape's generated optimizer kernel that is not compiled yet compiles in the
     background (``kernels.tiering``) while ``GeneratedBlocks`` trains on the lane kernel's
@@ -62,7 +62,7 @@ def load(spec, options, shuffle=True):
     if options.has_dropout:
         return compiled(sweeplanes.train_dropout, DROPOUT_SIGNATURE)
     if sweepgen.supports(spec):
-        name = sweepgen.optim_name(options.optimizer.kernel_variant, in_order=not shuffle)
+        name = sweepgen.optim_name(options.optimizer.kernel_variant, in_order=not shuffle, per_sample=batch_size == 1)
         request = tiering.Request(sweepgen.cached_source(spec), name, OPTIM_SIGNATURE, slp=True)
         return tiering.lane_kernel(request, sweeplanes.train_optim, OPTIM_SIGNATURE)
     return compiled(sweeplanes.train_optim, OPTIM_SIGNATURE)
@@ -123,8 +123,8 @@ class LaneBlocks:
 
 class GeneratedBlocks(LaneBlocks):
     """The generated OPTIM sweep kernel, with each configuration's optimizer states: the
-    calling contract of ``LaneBlocks``; the kernel for the call's ``shuffle`` (the sixth
-    argument), loaded at the first call that needs it."""
+    calling contract of ``LaneBlocks``; the kernel for the call's ``batch_size`` and
+    ``shuffle`` (its fifth and sixth arguments), loaded at the first call that needs it."""
 
     def __init__(self, spec, options, state):
         self.spec, self.options = spec, options
@@ -134,10 +134,10 @@ class GeneratedBlocks(LaneBlocks):
         self.first, self.second = state["first"], state["second"]
 
     def __call__(self, *args):
-        shuffle = bool(args[5])
-        if shuffle not in self.kernels:
-            self.kernels[shuffle] = load(self.spec, self.options, shuffle)
-        self.kernels[shuffle](*args, self.hyper, self.penalties, self.first, self.second)
+        key = bool(args[5]), 1 if args[4] == 1 else 0  # shuffle, batch_size (per sample or any)
+        if key not in self.kernels:
+            self.kernels[key] = load(self.spec, self.options, *key)
+        self.kernels[key](*args, self.hyper, self.penalties, self.first, self.second)
 
 
 class DropoutLaneBlocks(LaneBlocks):

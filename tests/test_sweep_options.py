@@ -57,17 +57,21 @@ def test_every_configuration_equals_its_fit(grid):
 
 def test_unshuffled_groups_take_the_in_order_kernels_and_equal_their_fit(monkeypatch):
     """Samples in order, the generated optimizer kernels load each sample once for every
-    lane (sweepgen.optim_name's ``in_order``), not through ``order``: the same bits as fit,
-    per sample and in mini-batches with a short last batch, with and without L1."""
+    lane (sweepgen.optim_name's ``in_order``), not through ``order``, and per sample the
+    sample starts the gradient sums (``per_sample``): the same bits as fit, per sample and
+    in mini-batches with a short last batch, with and without L1."""
     real, asked = sweep_options.load, []
-    monkeypatch.setattr(sweep_options, "load",
-                        lambda spec, options, shuffle=True: asked.append(shuffle) or real(spec, options, shuffle))
+
+    def load(spec, options, shuffle=True, batch_size=0):
+        kernel = real(spec, options, shuffle, batch_size)
+        asked.append(getattr(kernel, "py_func", kernel).__name__)
+        return kernel
+
+    monkeypatch.setattr(sweep_options, "load", load)
     grid = dict(GRID, shuffle=False, dropout=[0.0], l1=[0.0, 1e-3], l2=[0.0])
     r = fastnn.sweep([2, 3, 1], QX, QY, progress=False, **NET, **grid)
-    assert asked and not any(asked)
-    kernels = {getattr(kernel, "py_func", kernel).__name__ for kernel in
-               (real(g.spec, g.options, False) for g in r.groups if not g.options.is_plain)}
-    assert kernels == {"train_optim_adam_in_order", "train_optim_nesterov_in_order", "train_optim_sgd_in_order"}
+    assert set(asked) == {f"train_optim_{variant}_in_order{per_sample}" for variant in ("adam", "nesterov", "sgd")
+                          for per_sample in ("", "_per_sample")}
     for k, row in enumerate(r.configs):
         net, history = fit_config(row, 4, shuffle=False)
         assert_bits_equal(r.losses[k], history, f"config {k} curve")

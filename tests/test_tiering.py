@@ -606,7 +606,8 @@ def test_an_optimizer_sweep_switching_kernels_changes_no_number(ready_at, monkey
     assert after["fallback"] > before["fallback"] and (after["generated"] > before["generated"]) == (ready_at < 10**9)
     # (the plain-SGD groups' kernels tier too)
     assert {request.name for request in registry.started} == {
-        sweepgen.optim_name(variant) for variant in ("sgd", "adam", "nesterov")} | {
+        sweepgen.optim_name(variant, per_sample=per_sample) for variant in ("sgd", "adam", "nesterov")
+        for per_sample in (False, True)} | {
         sweepgen.kernel_name(batch_size, True) for batch_size in (1, 6)}
 
 

@@ -430,13 +430,16 @@ class _Scalar:
         for j in range(self.spec.n_outputs):
             self.out(f"y{j} = Y[s, {j}]")
 
-    def sample(self, fused, index="order[k]", lr="lr", loss_sum="epoch_loss", grad=lambda name: f"g{name}"):
+    def sample(self, fused, index="order[k]", lr="lr", loss_sum="epoch_loss", grad=lambda name: f"g{name}",
+               fresh=False):
         """One sample's forward, loss and backward pass on the parameter locals.
 
         ``index``: expression of the sample's row (None: x0.., y0.. are already loaded);
         ``lr``: the learning rate; the loss is added to ``loss_sum``; with ``fused`` the
         locals are updated at once, else each gradient is added to ``grad(name)`` (the
-        sweep kernels reuse this with lanes).
+        sweep kernels reuse this with lanes); ``fresh``: the sample starts the sums instead,
+        ``grad(name) = 0.0 + term`` (what adding to a zeroed sum gives, -0.0 included), so
+        a batch of one sample needs no pass zeroing them.
 
         Returns the number of lines (of ``out``) up to the output error; the line counts
         after each hidden layer's forward pass are left in ``self.layer_ends``.
@@ -444,6 +447,7 @@ class _Scalar:
         spec, out, sizes, codes = self.spec, self.out, self.spec.sizes, self.spec.activation_codes
         L = spec.n_layers
         w, b, a = self.w, self.b, self.a
+        add = "= 0.0 +" if fresh else "+="
         if index is not None:
             self.load_sample(index)
         self.layer_ends = []
@@ -491,8 +495,8 @@ class _Scalar:
                     if fused:
                         out(f"{w(l, i, j)} -= {lr} * ({a(l, i)} * d{l}_{j})")
                     else:
-                        out(f"{grad(w(l, i, j))} += {a(l, i)} * d{l}_{j}")
+                        out(f"{grad(w(l, i, j))} {add} {a(l, i)} * d{l}_{j}")
             if spec.bias:
                 for j in range(sizes[l + 1]):
-                    out(f"{b(l, j)} -= {lr} * d{l}_{j}" if fused else f"{grad(b(l, j))} += d{l}_{j}")
+                    out(f"{b(l, j)} -= {lr} * d{l}_{j}" if fused else f"{grad(b(l, j))} {add} d{l}_{j}")
         return forward_lines

@@ -96,15 +96,20 @@ SEQUENTIAL, SHUFFLED, BATCHES = "train_sequential", "train_shuffled", "train_bat
 # 3.81 -> 3.17 ns per configuration-step, 2-8-1 13.7 -> 11.9). Apart, a sweep compiles
 # only the one it uses (one function holding both loop sets compiled 2-8-1's in 4.2 s
 # against 2.5 s, and ran 2-2-1 at 3.35).
+# Per sample (PER_SAMPLE: batch_size 1), the sample starts the gradient sums (0.0 + term)
+# and no pass zeroes them first, and the update has no branch for m > 1 (2-2-1 Adam 3.0
+# -> 2.8, 2-8-1 10.9 -> 9.95 ns per configuration-step, in order).
 OPTIM = "train_optim"
 IN_ORDER = "_in_order"
+PER_SAMPLE = "_per_sample"
 
 
-def optim_name(variant, in_order=False):
+def optim_name(variant, in_order=False, per_sample=False):
     """The function of ``source(spec)`` that sweeps with this optimizer variant
-    (fastnn.optim's kernel_variant); ``in_order``: the one for shuffle False (it ignores
-    ``shuffle``), else the one for either."""
-    return f"{OPTIM}_{variant}{IN_ORDER if in_order else ''}"
+    (fastnn.optim's kernel_variant): ``in_order`` for shuffle False (it ignores
+    ``shuffle``), else for either; ``per_sample`` for batch_size 1 (it ignores
+    ``batch_size``), else for any."""
+    return f"{OPTIM}_{variant}{IN_ORDER if in_order else ''}{PER_SAMPLE if per_sample else ''}"
 
 
 def kernel_name(batch_size, shuffle):
@@ -188,7 +193,7 @@ def supports(spec: Spec):
     return codegen_supports(spec) and spec.n_params <= MAX_PARAMS
 
 
-def _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross):
+def _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross, fresh=False):
     """Lines of lane loops that advance every lane by one sample.
 
     The sample's code is cut into segments, one lane loop each: the forward pass of each
@@ -212,7 +217,7 @@ def _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross):
     net = _Scalar(spec, body)
     split = net.sample(
         fused, index=index, lr=f"work[{rate}, c]", loss_sum=f"work[{loss}, c]",
-        grad=lambda name: f"work[{grad_row[name]}, c]",
+        grad=lambda name: f"work[{grad_row[name]}, c]", fresh=fresh,
     )
     cuts = [0, *net.layer_ends, split, len(body.lines)]
     segments = [body.lines[a:b] for a, b in zip(cuts, cuts[1:])]
@@ -254,12 +259,15 @@ def source(spec: Spec):
         (SEQUENTIAL, "per-sample SGD in the data's order", True, None),
         (SHUFFLED, "per-sample SGD, shuffled every epoch", True, "order[c, t]"),
         (BATCHES, "mini-batches", False, "order[c, t]"),
-    ) + tuple((optim_name(variant, in_order), f"any batch size with {variant} and L1/L2" + (
-        ", samples in order" if in_order else ""), False, None if in_order else "order[c, t]")
-              for variant in optim_kernels.CALLS for in_order in (False, True))
+    ) + tuple((optim_name(variant, in_order, per_sample), ("per-sample" if per_sample else "any batch size")
+               + f" with {variant} and L1/L2" + (", samples in order" if in_order else ""), False,
+               None if in_order else "order[c, t]")
+              for variant in optim_kernels.CALLS for in_order in (False, True) for per_sample in (False, True))
     for name, what, fused, index in modes:
-        variant = name[len(OPTIM) + 1:].removesuffix(IN_ORDER) if name.startswith(OPTIM) else None
-        loops, n_cross = _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross)
+        per_sample = name.endswith(PER_SAMPLE)
+        variant = name[len(OPTIM) + 1:].removesuffix(PER_SAMPLE).removesuffix(IN_ORDER) if name.startswith(OPTIM) \
+            else None
+        loops, n_cross = _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross, per_sample)
         # OPTIM: rows [moments, moments + NP) and [moments + NP, moments + 2 NP) hold the
         # optimizer states, after the crossing rows
         moments = first_cross + n_cross
@@ -286,6 +294,8 @@ def source(spec: Spec):
             at = next(i for i, line in enumerate(out.lines) if line.strip().startswith("for e in range("))
             out.lines[at:at] = load.lines
             out.lines.insert(0, f"    rates_t = np.empty({LANES})  # each lane's rate of the step")
+            if per_sample:
+                out.lines.insert(0, "    batch_size = 1  # (per sample: the function ignores the argument)")
         out.depth += 2  # inside "for b0" and "for e"
         if variant:
             out("for first_row in range(0, n, batch_size):")
@@ -299,9 +309,10 @@ def source(spec: Spec):
             # a division per parameter and lane costs as much as the rest of an SGD step
             out(f"for c in range({LANES}):")
             out(f"    rates_t[c] = step_rate(work[{rate}, c], hyper, step)")
-            out(f"for q in range({n_params}, {2 * n_params}):")
-            out(f"    for c in range({LANES}):")
-            out("        work[q, c] = 0.0")
+            if not per_sample:  # (per sample, the sample starts the sums)
+                out(f"for q in range({n_params}, {2 * n_params}):")
+                out(f"    for c in range({LANES}):")
+                out("        work[q, c] = 0.0")
             out("for t in range(first_row, stop):")
             out.indent()
             if index is None:  # in order: the same sample for every lane, loaded once
@@ -315,19 +326,24 @@ def source(spec: Spec):
             # -> 10.7-11.0 ns per configuration-step)
             update = optim_kernels.update_line(variant, "work[q, c]", "g", f"work[{moments} + q, c]",
                                                f"work[{moments + n_params} + q, c]")
-            for branch, mean in (("if m == 1:", ""), ("else:", " / m")):
-                out(branch)
-                out(f"    for q in range({n_params}):")
-                out("        l1, l2 = penalties[q, 0], penalties[q, 1]")
+            branches = ((None, ""),) if per_sample else (("if m == 1:", ""), ("else:", " / m"))
+            for branch, mean in branches:
+                if branch:
+                    out(branch)
+                    out.indent()
+                out(f"for q in range({n_params}):")
+                out("    l1, l2 = penalties[q, 0], penalties[q, 1]")
                 for gradient in ("if l1 == 0.0 and l2 == 0.0:", "else:"):
-                    out(f"        {gradient}")
-                    out(f"            for c in range({LANES}):")
+                    out(f"    {gradient}")
+                    out(f"        for c in range({LANES}):")
                     if gradient == "else:":
-                        out(f"                g = penalized(work[{n_params} + q, c]{mean}, work[q, c], l1, l2)")
+                        out(f"            g = penalized(work[{n_params} + q, c]{mean}, work[q, c], l1, l2)")
                     else:
-                        out(f"                g = work[{n_params} + q, c]{mean}")
-                    out("                lr_t = rates_t[c]")
-                    out("                " + update)
+                        out(f"            g = work[{n_params} + q, c]{mean}")
+                    out("            lr_t = rates_t[c]")
+                    out("            " + update)
+                if branch:
+                    out.dedent()
             out.dedent()
         elif name == BATCHES:
             out("for first in range(0, n, batch_size):")
