@@ -196,21 +196,21 @@ def markdown(data):
     out += ["", "| loop | ns per parameter-lane |", "|---|---:|"]
     out += [f"| {label} | {parts[name]:.3f} |" for name, label, _ in LOOPS if name in parts]
     out.append("")
-    mult_cost = parts["divider_and_multiplies"] - parts["divider"]
+    beside = parts["adam"] - parts["divider"]
     out.append(
-        f"The square root and the division together cost {parts['divider']:.3f} ns. Five adds beside them cost "
-        f"{parts['divider_and_adds'] - parts['divider']:+.3f} ns, but five multiplies {mult_cost:+.3f}, more than "
-        f"the {parts['multiplies']:.3f} they take alone: on this core the divider and the multiplies do not run "
-        "side by side, so Adam's step costs about the sum of its divider and its multiplies "
-        f"({parts['divider']:.3f} + {parts['adam_without_divider']:.3f} = "
-        f"{parts['divider'] + parts['adam_without_divider']:.3f}; measured {parts['adam']:.3f})."
+        f"The square root and the division together cost {parts['divider']:.3f} ns. Beside them, five independent "
+        f"adds cost {parts['divider_and_adds'] - parts['divider']:+.3f} ns more and five multiplies "
+        f"{parts['divider_and_multiplies'] - parts['divider']:+.3f} (alone: {parts['multiplies']:.3f}). Adam's step "
+        f"costs {parts['adam']:.3f}: the rest of its rule, {parts['adam_without_divider']:.3f} ns alone, adds "
+        f"{beside:+.3f} to the divider"
+        + (", so the step runs at the divider's speed." if beside < parts["adam_without_divider"] / 2 else ".")
     )
     rows = data.get("floors") or []
     if rows:
         has_sgd = any("sgd" in r for r in rows)
         head = ["network", "parameters", "Adam sweep (ns per config-step)", "floor: the step alone"]
         head += ["SGD sweep", "floor + SGD"] if has_sgd else []
-        head += ["JAX", "target", "budget: JAX / target", "floor within budget"]
+        head += ["JAX", "target", "budget: JAX / target", "within budget"]
         out += ["", "| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
         for r in rows:
             cells = [r["case"] + (f", batch {r['batch_size']}" if r["batch_size"] > 1 else ""), f"{r['n_params']:,}",
@@ -227,7 +227,7 @@ def markdown(data):
         out.append(
             f"*floor*: P x {parts['adam']:.3f} ns / {THREADS} cores (over the batch where there is one), the step "
             "alone for every parameter of a configuration-step. *JAX*, *Adam sweep*: from the sweep-sizes run named "
-            f"in the note; *SGD sweep*: the plain SGD run (the forward and backward passes). *floor within budget*: "
+            f"in the note; *SGD sweep*: the plain SGD run (the forward and backward passes). *within budget*: "
             "whether the floor" + (" plus the SGD sweep" if has_sgd else "") + " fits in JAX's time over the target."
         )
     if data.get("note"):
