@@ -68,6 +68,7 @@ from fastnn.kernels.optim import (adagrad_step, adam_step, bias_corrections, kee
                                   nesterov_step, penalized, rmsprop_step, sgd_step, step_rate)
 from fastnn.kernels.rng import shuffle_order
 from fastnn.kernels.simd import add4, div4, load4, mul4, relu4, relu_back4, splat4, store4, sub4, transpose4, zero4
+from fastnn.kernels.lanes8 import add8, load8, mul8, splat8, store8, zero8
 '''
 
 _FUNCTION = '''
@@ -120,8 +121,13 @@ def _pad(n):
     return -(-n // 4) * 4
 
 
+def _pad8(n):
+    return -(-n // 8) * 8
+
+
 class _Layout:
-    """Offsets into the working array ``s`` (all multiples of 4).
+    """Offsets into the working array ``s`` (every region starts at a multiple of 8, so
+    that rows of 8 doubles at offsets that are multiples of 8 lie in one cache line).
 
     ``lanes``: samples side by side (the batch style): z, a and d are then unit-major,
     (padded units, lanes), and ``s`` also holds the gradient sums (laid out like the
@@ -133,10 +139,13 @@ class _Layout:
         self.cols = [_pad(n) for n in sizes]  # padded widths
         self.w, self.b, self.z, self.a, self.d, self.gw, self.gb = [], [], [], [], [], [], []
         for l in range(spec.n_layers):
+            at = _pad8(at)
             self.w.append(at)
             at += self.cols[l] * self.cols[l + 1]
+            at = _pad8(at) if spec.bias else at
             self.b.append(at if spec.bias else -1)
             at += self.cols[l + 1] if spec.bias else 0
+        at = _pad8(at)
         self.n_params = at  # padded parameters: [0, n_params)
         if lanes > 1:
             for l in range(spec.n_layers):  # gradient sums at the parameters' offset + n_params
@@ -144,19 +153,19 @@ class _Layout:
                 self.gb.append(self.b[l] + at if spec.bias else -1)
             at += self.n_params
             self.dt = at
-            at += lanes * max(self.cols)
+            at = _pad8(at + lanes * max(self.cols))
             self.total = at  # per lane, the softmax denominators
-            at += lanes
+            at = _pad8(at + lanes)
             self.st = []  # per layer, its inputs sample-major (lanes, padded units)
             for l in range(spec.n_layers):
                 self.st.append(at)
-                at += lanes * self.cols[l]
+                at = _pad8(at + lanes * self.cols[l])
         self.x = at  # the sample(s): the outputs of "layer -1"
-        at += self.cols[0] * lanes
+        at = _pad8(at + self.cols[0] * lanes)
         for l in range(spec.n_layers):
             for part in (self.z, self.a, self.d):
                 part.append(at)
-                at += self.cols[l + 1] * lanes
+                at = _pad8(at + self.cols[l + 1] * lanes)
         if optimizer:  # laid out like the parameters: the optimizer states, the L1 and L2 factors
             self.m, self.v, self.l1, self.l2 = (at + k * self.n_params for k in range(4))
             at += 4 * self.n_params
@@ -625,22 +634,22 @@ class _Batch(_Wide):
         if self.tr[l + 1]:
             self._transpose(o, at.st[l + 1], at.cols[l + 1])
 
-    def _accumulate(self, count, index, n, vector_at, weight_at, vectors=LANES // 4, start=None):
+    def _accumulate(self, count, index, n, vector_at, weight_at, vectors=LANES // 4, start=None, width=4):
         """Lines setting c{u}_{v} (u < count, v < vectors) to start(u, v) (default zero) plus
-        the sum over index = 0..n-1 (n: a literal or a name), in order, of the 4 numbers at
-        s[vector_at(v)] times the scalar s[weight_at(u)]."""
-        out, V = self.out, vectors
+        the sum over index = 0..n-1 (n: a literal or a name), in order, of the ``width`` (4
+        or 8) numbers at s[vector_at(v)] times the scalar s[weight_at(u)]."""
+        out, V, w = self.out, vectors, width
         for u in range(count):
             for v in range(V):
-                out(f"c{u}_{v} = {start(u, v) if start else 'zero4()'}")
+                out(f"c{u}_{v} = {start(u, v) if start else f'zero{w}()'}")
         out(f"for {index} in range({n}):")
         out.indent()
         for v in range(V):
-            out(f"x{v} = load4(s, {vector_at(v)})")
+            out(f"x{v} = load{w}(s, {vector_at(v)})")
         for u in range(count):
-            out(f"w{u} = splat4(s[{weight_at(u)}])")
+            out(f"w{u} = splat{w}(s[{weight_at(u)}])")
             for v in range(V):
-                out(f"c{u}_{v} = add4(c{u}_{v}, mul4(x{v}, w{u}))")
+                out(f"c{u}_{v} = add{w}(c{u}_{v}, mul{w}(x{v}, w{u}))")
         out.dedent()
 
     def _store_transposed(self, base, cols, first):
@@ -704,29 +713,32 @@ class _Batch(_Wide):
             return
         if l == spec.n_layers - 1:  # else _delta_below(l + 1) left it there
             self._transpose(d, at.dt, cols)
-        # about 8 independent sums: up to 8 vectors of a row, rows in blocks of 1, 2 or 4
-        vectors = cols // 4
-        per_row = next(k for k in (8, 4, 2, 1) if vectors % k == 0)
+        # about 8 independent sums: up to 8 vectors of a row, rows in blocks of 1, 2 or 4;
+        # vectors of 8 weights where the padded row holds a multiple of 8 (an 8-wide
+        # vector is two neighbouring 4-wide ones: the same sums, half the instructions)
+        width = 8 if cols % 8 == 0 else 4
+        vectors = cols // width
+        per_row = next(k for k in (8, 4, 2, 1) if vectors % k == 0 and k * width <= 32)
         rows = max(1, min(4, 8 // per_row))
         out(f"for v0 in range(0, {vectors}, {per_row}):")
         out.indent()
-        self._sum_chunk(l, "v0", per_row, rows)
+        self._sum_chunk(l, "v0", per_row, rows, width)
         out.dedent()
         if spec.bias:  # up to 8 independent sums per pass over the samples
             gb = at.gb[l]
             out(f"for v0 in range(0, {vectors}, {per_row}):")
             out.indent()
             for v in range(per_row):
-                out(f"t{v} = load4(s, {gb} + (v0 + {v}) * 4)")
+                out(f"t{v} = load{width}(s, {gb} + (v0 + {v}) * {width})")
             out("for b in range(mg):")
             for v in range(per_row):
-                out(f"    t{v} = add4(t{v}, load4(s, {at.dt} + b * {cols} + (v0 + {v}) * 4))")
+                out(f"    t{v} = add{width}(t{v}, load{width}(s, {at.dt} + b * {cols} + (v0 + {v}) * {width}))")
             for v in range(per_row):
-                out(f"store4(s, {gb} + (v0 + {v}) * 4, t{v})")
+                out(f"store{width}(s, {gb} + (v0 + {v}) * {width}, t{v})")
             out.dedent()
 
-    def _sum_chunk(self, l, v0, count, rows):
-        """g[i, v0 * 4:(v0 + count) * 4] += a[i, b] * dt[b, same], rows i at a time."""
+    def _sum_chunk(self, l, v0, count, rows, width=4):
+        """g[i, v0 * width:(v0 + count) * width] += a[i, b] * dt[b, same], rows i at a time."""
         at, out, G = self.at, self.out, LANES
         cols = at.cols[l + 1]
         src, gw = at.inputs(l), at.gw[l]
@@ -735,13 +747,14 @@ class _Batch(_Wide):
         out.indent()
 
         def sums(r, v):
-            return f"{gw} + (i0 + {r}) * {cols} + ({v0} + {v}) * 4"
+            return f"{gw} + (i0 + {r}) * {cols} + ({v0} + {v}) * {width}"
 
-        self._accumulate(rows, "b", "mg", lambda v: f"{at.dt} + b * {cols} + ({v0} + {v}) * 4",
-                         lambda r: f"{src} + (i0 + {r}) * {G} + b", count, lambda r, v: f"load4(s, {sums(r, v)})")
+        self._accumulate(rows, "b", "mg", lambda v: f"{at.dt} + b * {cols} + ({v0} + {v}) * {width}",
+                         lambda r: f"{src} + (i0 + {r}) * {G} + b", count,
+                         lambda r, v: f"load{width}(s, {sums(r, v)})", width)
         for r in range(rows):
             for v in range(count):
-                out(f"store4(s, {sums(r, v)}, c{r}_{v})")
+                out(f"store{width}(s, {sums(r, v)}, c{r}_{v})")
         out.dedent()
 
     def _sums_transposed(self, l):
@@ -752,8 +765,10 @@ class _Batch(_Wide):
         n_out, cols_in = spec.sizes[l + 1], at.cols[l]
         d, gw = at.d[l], at.gw[l]
         # the inputs sample-major are in st[l] (the input copy or _forward(l - 1) left them)
-        # about 12 independent sums: count vectors of inputs, for every output j
-        vectors = cols_in // 4
+        # about 12 independent sums: count vectors of inputs, for every output j; 8 inputs
+        # per vector where the padded inputs are a multiple of 8
+        w = 8 if cols_in % 8 == 0 else 4
+        vectors = cols_in // w
         count = next(k for k in (4, 2, 1) if vectors % k == 0 and k * n_out <= 12) if n_out <= 12 else 1
         rows = min(n_out, max(1, 12 // count))
         out(f"for v0 in range(0, {vectors}, {count}):")
@@ -762,19 +777,19 @@ class _Batch(_Wide):
             js = range(j0, min(j0 + rows, n_out))
             for j in js:
                 for v in range(count):
-                    out(f"g{j - j0}_{v} = load4(s, {gw} + {j * cols_in} + (v0 + {v}) * 4)")
+                    out(f"g{j - j0}_{v} = load{w}(s, {gw} + {j * cols_in} + (v0 + {v}) * {w})")
             out("for b in range(mg):")
             out.indent()
             for v in range(count):
-                out(f"x{v} = load4(s, {at.st[l]} + b * {cols_in} + (v0 + {v}) * 4)")
+                out(f"x{v} = load{w}(s, {at.st[l]} + b * {cols_in} + (v0 + {v}) * {w})")
             for j in js:
-                out(f"dj = splat4(s[{d + j * G} + b])")
+                out(f"dj = splat{w}(s[{d + j * G} + b])")
                 for v in range(count):
-                    out(f"g{j - j0}_{v} = add4(g{j - j0}_{v}, mul4(x{v}, dj))")
+                    out(f"g{j - j0}_{v} = add{w}(g{j - j0}_{v}, mul{w}(x{v}, dj))")
             out.dedent()
             for j in js:
                 for v in range(count):
-                    out(f"store4(s, {gw} + {j * cols_in} + (v0 + {v}) * 4, g{j - j0}_{v})")
+                    out(f"store{w}(s, {gw} + {j * cols_in} + (v0 + {v}) * {w}, g{j - j0}_{v})")
         out.dedent()
         if spec.bias:
             gb = at.gb[l]
