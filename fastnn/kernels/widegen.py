@@ -52,6 +52,9 @@ CHUNK = 8
 
 # Samples of a batch side by side (a multiple of 4).
 LANES = 8
+# Samples per vector in the forward pass and the error signals (4 or 8; LANES a multiple):
+# one <8 x double> per unit of a group.
+SAMPLE_WIDTH = 8
 
 __all__ = ["BATCH", "OPTIM_SIGNATURE", "SGD", "SIGNATURE", "optim_name", "supports", "source"]
 
@@ -68,7 +71,7 @@ from fastnn.kernels.optim import (adagrad_step, adam_step, bias_corrections, kee
                                   nesterov_step, penalized, rmsprop_step, sgd_step, step_rate)
 from fastnn.kernels.rng import shuffle_order
 from fastnn.kernels.simd import add4, div4, load4, mul4, relu4, relu_back4, splat4, store4, sub4, transpose4, zero4
-from fastnn.kernels.lanes8 import add8, load8, mul8, splat8, store8, zero8
+from fastnn.kernels.lanes8 import add8, load8, mul8, relu8, relu_back8, splat8, store8, sub8, zero8
 '''
 
 _FUNCTION = '''
@@ -359,17 +362,18 @@ class _Wide:
             out(f"store4(s, row{r} + {j}, sub4(w{r}, mul4(lrv, mul4(a{r}, dv))))")
 
 
-def _times_derivative4(value, code, z, a):
-    """value * f'(z) on vectors, as codegen._times_derivative writes it for scalars (an
-    inactive ReLU passes exactly 0: a select, not a product)."""
+def _times_derivative4(value, code, z, a, width=4):
+    """value * f'(z) on vectors of ``width`` (4 or 8), as codegen._times_derivative writes
+    it for scalars (an inactive ReLU passes exactly 0: a select, not a product)."""
+    w = width
     if code == RELU:
-        return f"relu_back4({value}, {z})"
+        return f"relu_back{w}({value}, {z})"
     if code == SIGMOID:
-        return f"mul4({value}, mul4({a}, sub4(splat4(1.0), {a})))"
+        return f"mul{w}({value}, mul{w}({a}, sub{w}(splat{w}(1.0), {a})))"
     if code == TANH:
-        return f"mul4({value}, sub4(splat4(1.0), mul4({a}, {a})))"
+        return f"mul{w}({value}, sub{w}(splat{w}(1.0), mul{w}({a}, {a})))"
     if code == GAUSSIAN:
-        return f"mul4({value}, mul4(mul4(splat4(-2.0), {z}), {a}))"
+        return f"mul{w}({value}, mul{w}(mul{w}(splat{w}(-2.0), {z}), {a}))"
     return value
 
 
@@ -568,9 +572,11 @@ class _Batch(_Wide):
             body(str(full * block), tail)
 
     def _forward(self, l):
-        """z[j, :] = (a[0, :] W[0, j] + a[1, :] W[1, j] + ...) + b_j, 4 lanes per vector."""
+        """z[j, :] = (a[0, :] W[0, j] + a[1, :] W[1, j] + ...) + b_j, SAMPLE_WIDTH lanes per
+        vector."""
         spec, at, out = self.spec, self.at, self.out
-        G, V = LANES, LANES // 4
+        G, W = LANES, SAMPLE_WIDTH
+        V = G // W
         n_in, n_out, cols = spec.sizes[l], spec.sizes[l + 1], at.cols[l + 1]
         code, src = spec.activation_codes[l], at.inputs(l)
         # a hidden ReLU's z is not stored: relu_back tests a > 0, the same as z > 0
@@ -578,28 +584,29 @@ class _Batch(_Wide):
         # the outputs sample-major for the next layer's sums, if it is transposed (with
         # dropout, _dropout makes that copy, of the outputs after dropout)
         wants_st = l < spec.n_layers - 1 and self.tr[l + 1] and not self.dropout
-        fused = wants_st and not self.tr[l] and V <= 2  # _store_transposed needs blocks of 4 units
+        # _store_transposed needs blocks of 4 units of 4-wide vectors
+        fused = wants_st and not self.tr[l] and V <= 2 and W == 4
 
         def body(j0, count):
-            self._accumulate(count, "i", n_in, lambda v: f"{src} + i * {G} + {4 * v}",
-                             lambda u: self._weight(l, "i", f"{j0} + {u}"))
+            self._accumulate(count, "i", n_in, lambda v: f"{src} + i * {G} + {W * v}",
+                             lambda u: self._weight(l, "i", f"{j0} + {u}"), V, width=W)
             for u in range(count):
                 if spec.bias:
-                    out(f"bu = splat4(s[{at.b[l]} + {j0} + {u}])")
+                    out(f"bu = splat{W}(s[{at.b[l]} + {j0} + {u}])")
                 for v in range(V):
-                    c, lane = f"c{u}_{v}", f"({j0} + {u}) * {G} + {4 * v}"
+                    c, lane = f"c{u}_{v}", f"({j0} + {u}) * {G} + {W * v}"
                     if spec.bias:
-                        out(f"{c} = add4({c}, bu)")
+                        out(f"{c} = add{W}({c}, bu)")
                     if keep_z:
-                        out(f"store4(s, {at.z[l]} + {lane}, {c})")
+                        out(f"store{W}(s, {at.z[l]} + {lane}, {c})")
                     if code == RELU:
                         if fused:
-                            out(f"{c} = relu4({c})")
-                            out(f"store4(s, {at.a[l]} + {lane}, {c})")
+                            out(f"{c} = relu{W}({c})")
+                            out(f"store{W}(s, {at.a[l]} + {lane}, {c})")
                         else:
-                            out(f"store4(s, {at.a[l]} + {lane}, relu4({c}))")
+                            out(f"store{W}(s, {at.a[l]} + {lane}, relu{W}({c}))")
                     elif code == LINEAR:
-                        out(f"store4(s, {at.a[l]} + {lane}, {c})")
+                        out(f"store{W}(s, {at.a[l]} + {lane}, {c})")
             if fused:
                 self._store_transposed(at.st[l + 1], cols, j0)
 
@@ -672,31 +679,33 @@ class _Batch(_Wide):
     def _delta_below(self, l):
         """d[i, :] = f'(z[i, :]) (W[i, 0] d[0, :] + W[i, 1] d[1, :] + ...) for layer l - 1."""
         spec, at, out = self.spec, self.at, self.out
-        G, V = LANES, LANES // 4
+        G, W = LANES, SAMPLE_WIDTH
+        V = G // W
         n_in, n_out = spec.sizes[l], spec.sizes[l + 1]
         d, code = at.d[l], spec.activation_codes[l - 1]
         # layer l - 1's sums (after this) read its error signals sample-major from dt
-        fused = not self.tr[l - 1] and V <= 2  # _store_transposed needs blocks of 4 units
+        # (_store_transposed needs blocks of 4 units of 4-wide vectors)
+        fused = not self.tr[l - 1] and V <= 2 and W == 4
         # the unit-major copy is read by layer l - 1's own _delta_below (not the first
         # layer's: it has none), by its sums if it is transposed, or by the transpose
         # below; else it would be a dead store per unit and sample
         unit_major = l - 1 > 0 or self.tr[l - 1] or not fused
 
         def body(i0, count):
-            self._accumulate(count, "j", n_out, lambda v: f"{d} + j * {G} + {4 * v}",
-                             lambda u: self._weight(l, f"({i0} + {u})", "j"))
+            self._accumulate(count, "j", n_out, lambda v: f"{d} + j * {G} + {W * v}",
+                             lambda u: self._weight(l, f"({i0} + {u})", "j"), V, width=W)
             for u in range(count):
                 for v in range(V):
-                    lane = f"({i0} + {u}) * {G} + {4 * v}"
-                    z, a = f"load4(s, {at.z[l - 1]} + {lane})", f"load4(s, {at.a[l - 1]} + {lane})"
+                    lane = f"({i0} + {u}) * {G} + {W * v}"
+                    z, a = f"load{W}(s, {at.z[l - 1]} + {lane})", f"load{W}(s, {at.a[l - 1]} + {lane})"
                     if code == RELU:  # z was not stored: a > 0 exactly when z > 0
                         z = a
                     c = f"c{u}_{v}"
                     if self.dropout:  # through the unit's dropout multiplier (1.0 at rate 0)
-                        out(f"{c} = mul4({c}, load4(s, {at.kp[l - 1]} + {lane}))")
-                    out(f"{c} = {_times_derivative4(c, code, z, a)}")
+                        out(f"{c} = mul{W}({c}, load{W}(s, {at.kp[l - 1]} + {lane}))")
+                    out(f"{c} = {_times_derivative4(c, code, z, a, W)}")
                     if unit_major:
-                        out(f"store4(s, {at.d[l - 1]} + {lane}, {c})")
+                        out(f"store{W}(s, {at.d[l - 1]} + {lane}, {c})")
             if fused:
                 self._store_transposed(at.dt, at.cols[l], i0)
 
