@@ -635,3 +635,26 @@ def test_generated_source_cache_rewrites_damaged_files(tmp_path):
     finally:
         if saved is not None:
             sys.modules[name] = saved
+
+
+def test_a_loaded_kernel_loads_again_without_hashing_or_touching_the_cache_folder(tmp_path, monkeypatch):
+    """kernels.cache.load memoises what every fit and sweep call repeats: the source's
+    digest (a pass over a wide network's module text) and the marker file's checks. A
+    new cache folder is marked again."""
+    monkeypatch.setenv("FASTNN_CACHE_DIR", str(tmp_path / "first"))
+    spec = fastnn.Network([1, 2, 3], ["gaussian", "softmax"], "categorical_cross_entropy").spec
+    text = codegen.source(spec)
+    kernel_cache.load(text, codegen.SGD, codegen.SIGNATURE)
+    key = kernel_cache._digest(text)
+    assert (tmp_path / "first" / f"k_{key}.{codegen.SGD}.compiled").exists()
+
+    def refuse(*args):
+        raise AssertionError("hashed or looked for the cache folder again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(kernel_cache.hashlib, "sha256", refuse)
+        patched.setattr(kernel_cache, "cache_dir", refuse)
+        kernel_cache.load(text, codegen.SGD, codegen.SIGNATURE)
+    monkeypatch.setenv("FASTNN_CACHE_DIR", str(tmp_path / "second"))
+    kernel_cache.load(text, codegen.SGD, codegen.SIGNATURE)
+    assert (tmp_path / "second" / f"k_{key}.{codegen.SGD}.compiled").exists()

@@ -15,6 +15,7 @@ is rewritten before use.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -26,6 +27,7 @@ from ..atomic import write_atomically
 from .compiler import compiled
 
 _memory = {}
+_marked = set()  # (key, name, cache folder settings) whose marker this process saw or wrote
 _lock = threading.Lock()
 
 
@@ -53,7 +55,11 @@ def cache_dir():
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def _digest(text):
+    # memoised: every fit and sweep call loads its kernel through here, and hashing a wide
+    # network's module (hundreds of KB) took about 100 us a call; the str caches its own
+    # hash, so a repeated lookup costs no pass over the text
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -100,12 +106,17 @@ def marked(key, name):
 
 
 def _mark_compiled(key, name):
+    # once a process per cache folder: the folder and file checks cost tens of us a call
+    seen = key, name, os.environ.get("FASTNN_CACHE_DIR"), os.environ.get("XDG_CACHE_HOME")
+    if seen in _marked:
+        return
     path = marker(key, name)
     if path is not None and not os.path.exists(path):
         try:
             write_atomically(path, lambda handle: handle.write(b""))
         except OSError:  # an unwritable folder: tiering then imports the module to check
-            pass
+            return
+    _marked.add(seen)
 
 
 def _from_memory(source_text, key):
