@@ -9,7 +9,10 @@ whose trip counts are literals, over four-lane vectors (``kernels.simd``):
   signal of the layer below and applies the update: a 4x4 tile of W is loaded, transposed
   in registers, ``t[i:i+4] += W[i:i+4, j] * d_j`` for j in order (from the old weights),
   then the tile gets ``W -= lr * (a_i * d_j)`` and is stored;
-* mini-batches (BATCH): the samples of a batch side by side, see ``_Batch``.
+* mini-batches (BATCH): the samples of a batch side by side, see ``_Batch``; there the
+  forward pass and the error signals run on ``<8 x double>`` vectors of 8 samples
+  (``kernels.lanes8``, SAMPLE_WIDTH) and the gradient sums on 8 neighbouring weights where
+  a padded row holds a multiple of 8.
 
 Vectors run across independent sums only, never inside one: every sum keeps the
 reference's order, so the kernels agree with ``generic.train``/``train_batched`` (and so
@@ -381,12 +384,13 @@ class _Batch(_Wide):
     """The mini-batch style: a batch runs in groups of LANES samples side by side.
 
     Samples are independent until the update, so net inputs, outputs and error signals
-    are stored unit-major, (unit, lane), and every vector holds one unit of 4 samples:
-    the forward and backward sums run over inputs/outputs in order, 4 samples at a time,
-    and enough units at once to hide the adders' latency. Gradient sums run over the
-    samples in batch order (group after group, lane after lane), 4 neighbouring weights
-    per vector, from ``dt``, the error signals transposed sample-major. Lanes past the end
-    of a short group compute on stale numbers that no real lane ever reads.
+    are stored unit-major, (unit, lane), and every vector holds one unit of SAMPLE_WIDTH
+    samples: the forward and backward sums run over inputs/outputs in order, a vector of
+    samples at a time, and enough units at once to hide the adders' latency. Gradient sums
+    run over the samples in batch order (group after group, lane after lane), 4 or 8
+    neighbouring weights per vector, from ``dt``, the error signals transposed
+    sample-major. Lanes past the end of a short group compute on stale numbers that no
+    real lane ever reads.
     """
 
     def __init__(self, spec: Spec, out, optimizer=None, dropout=False):
