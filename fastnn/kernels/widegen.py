@@ -423,6 +423,11 @@ class _Batch(_Wide):
         else:
             self._copy(False, "penalties[{}, 0]", at.l1)
             self._copy(False, "penalties[{}, 1]", at.l2)
+            # no L1/L2 on any parameter: the update runs on 8-wide vectors (_update)
+            out("penalty_free = True")
+            out(f"for q in range({at.n_params}):")
+            out(f"    if s[{at.l1} + q] != 0.0 or s[{at.l2} + q] != 0.0:")
+            out("        penalty_free = False")
             out("step = clock[0]")
             out("seen = clock[1]")
             for line in optim_kernels.settings_lines(self.optimizer):
@@ -482,12 +487,29 @@ class _Batch(_Wide):
         """Lines applying a batch's gradient sums (m samples) to the padded parameters."""
         at, out = self.at, self.out
         if self.optimizer:
-            # every padded parameter: gradient sum / m, its L1/L2 terms, the optimizer's step
+            # every padded parameter: gradient sum / m, its L1/L2 terms, the optimizer's step.
+            # Without L1/L2 (penalized would add nothing) on 8-wide vectors (lanes8's
+            # operators run the scalar rule lane-wise, exactly), the sums times 1 / m when m
+            # is a power of two (exact: the same number as / m); the scalar loop otherwise.
             out("lr_t = step_rate(lr, hyper, step)")
             out("unbias1, unbias2 = bias_corrections(hyper, step)")
-            out(f"for q in range({at.n_params}):")
-            out(f"    g = penalized(s[{at.n_params} + q] / m, s[q], s[{at.l1} + q], s[{at.l2} + q])")
-            out("    " + optim_kernels.update_line(self.optimizer, "s[q]", "g", f"s[{at.m} + q]", f"s[{at.v} + q]"))
+            targets, call = optim_kernels.CALLS[self.optimizer]
+            names = dict(p="p8", m="m8", v="v8", g="g8")
+            vector_call = call.format(p="load8(s, q)", g="g8", m=f"load8(s, {at.m} + q)", v=f"load8(s, {at.v} + q)")
+            stores = {"p8": "q", "m8": f"{at.m} + q", "v8": f"{at.v} + q"}
+            for branch, mean in (("if penalty_free and m & (m - 1) == 0:", "* (1.0 / np.float64(m))"),
+                                 ("elif penalty_free:", "/ np.float64(m)")):
+                out(branch)
+                for first, stop in self._real_ranges():
+                    out(f"    for q in range({first}, {stop}, 8):")
+                    out(f"        g8 = load8(s, {at.n_params} + q) {mean}")
+                    out(f"        {targets.format(**names)} = {vector_call}")
+                    for name in targets.format(**names).split(", "):
+                        out(f"        store8(s, {stores[name]}, {name})")
+            out("else:")
+            out(f"    for q in range({at.n_params}):")
+            out(f"        g = penalized(s[{at.n_params} + q] / m, s[q], s[{at.l1} + q], s[{at.l2} + q])")
+            out("        " + optim_kernels.update_line(self.optimizer, "s[q]", "g", f"s[{at.m} + q]", f"s[{at.v} + q]"))
             out("step += 1")
             out("seen += m")
             return
@@ -502,6 +524,21 @@ class _Batch(_Wide):
         out("    mv = splat4(np.float64(m))")
         out(f"    for q in range(0, {at.n_params}, 4):")
         out(f"        store4(s, q, sub4(load4(s, q), mul4(lrv, div4(load4(s, q + {at.n_params}), mv))))")
+
+    def _real_ranges(self):
+        """(first, stop) offsets, multiples of 8, that hold every real parameter: per layer
+        the rows of its weights up to the real inputs (real outputs when transposed) and
+        its biases. The padding left out (rows past the real widths: a third of the
+        spiral's 584 slots) has gradient 0 and stays 0 under every rule, so skipping its
+        steps changes nothing."""
+        spec, at = self.spec, self.at
+        ranges = []
+        for l in range(spec.n_layers):
+            rows = spec.sizes[l + 1] * at.cols[l] if self.tr[l] else spec.sizes[l] * at.cols[l + 1]
+            ranges.append((at.w[l], at.w[l] + _pad8(rows)))
+            if spec.bias:
+                ranges.append((at.b[l], at.b[l] + _pad8(spec.sizes[l + 1])))
+        return ranges
 
     def _group(self):
         """Lines for the mg samples order[first:first + mg]: forward, loss, backward, sums."""
