@@ -52,13 +52,20 @@ P_ROW, G_ROW, M_ROW, V_ROW = 0, ROWS, 2 * ROWS, 3 * ROWS
 _KW = dict(cache=False, nogil=True, error_model="numpy")
 
 
+@njit(**dict(_KW, inline="always"))
+def _divide(work, q, h):
+    """Row q's half h: P = G / (sqrt(V) + epsilon); returns G's half."""
+    g, v = load8(work, (G_ROW + q) * LANES + h), load8(work, (V_ROW + q) * LANES + h)
+    store8(work, (P_ROW + q) * LANES + h, g / (np.sqrt(v) + EPSILON))
+    return g
+
+
 @njit(**_KW)
 def divider(work, reps):
     for _ in range(reps):
         for q in range(ROWS):
             for h in range(0, LANES, _HALF):
-                g, v = load8(work, (G_ROW + q) * LANES + h), load8(work, (V_ROW + q) * LANES + h)
-                store8(work, (P_ROW + q) * LANES + h, g / (np.sqrt(v) + EPSILON))
+                _divide(work, q, h)
 
 
 @njit(**_KW)
@@ -66,8 +73,7 @@ def divider_and_multiplies(work, reps):
     for _ in range(reps):
         for q in range(ROWS):
             for h in range(0, LANES, _HALF):
-                g, v = load8(work, (G_ROW + q) * LANES + h), load8(work, (V_ROW + q) * LANES + h)
-                store8(work, (P_ROW + q) * LANES + h, g / (np.sqrt(v) + EPSILON))
+                g = _divide(work, q, h)
                 store8(work, (M_ROW + q) * LANES + h, ((((g * 0.9) * 1.01) * 0.99) * 1.001) * 0.999)
 
 
@@ -76,8 +82,7 @@ def divider_and_adds(work, reps):
     for _ in range(reps):
         for q in range(ROWS):
             for h in range(0, LANES, _HALF):
-                g, v = load8(work, (G_ROW + q) * LANES + h), load8(work, (V_ROW + q) * LANES + h)
-                store8(work, (P_ROW + q) * LANES + h, g / (np.sqrt(v) + EPSILON))
+                g = _divide(work, q, h)
                 store8(work, (M_ROW + q) * LANES + h, ((((g + 0.9) + 1.01) + 0.99) + 1.001) + 0.999)
 
 

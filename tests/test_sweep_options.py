@@ -35,18 +35,23 @@ def fit_config(row, epochs, X=QX, Y=QY, **extra):
     return net, history
 
 
+def assert_configs_equal_fit(r, shuffle):
+    """Every configuration of the 4-epoch sweep ``r`` (checkpoint at 2) equals its fit."""
+    for k, row in enumerate(r.configs):
+        net, history = fit_config(row, 4, shuffle=shuffle)
+        assert_bits_equal(r.losses[k], history, f"config {k} curve")
+        assert_bits_equal(r.params_of(k), net.params, f"config {k} params")
+        short, _ = fit_config(row, 2, shuffle=shuffle)
+        assert_bits_equal(r.params_of(k, 2), short.params, f"config {k} checkpoint 2")
+
+
 def test_every_configuration_equals_its_fit(grid):
     r = grid
     assert len(r.configs) == 2 * 2 * 2 * 3 * 2 * 2 and len(r.groups) == 2 * 3 * 2 * 2
     # the new axes are innermost: configuration 1 differs from 0 by its dropout only
     assert (r.configs["dropout"][:2] == [0.0, 0.25]).all() and r.configs["l2"][2] == 1e-3
     assert r.configs["optimizer"][4] == "Adam(beta1=0.8)"
-    for k, row in enumerate(r.configs):
-        net, history = fit_config(row, 4, shuffle=True)
-        assert_bits_equal(r.losses[k], history, f"config {k} curve")
-        assert_bits_equal(r.params_of(k), net.params, f"config {k} params")
-        short, _ = fit_config(row, 2, shuffle=True)
-        assert_bits_equal(r.params_of(k, 2), short.params, f"config {k} checkpoint 2")
+    assert_configs_equal_fit(r, shuffle=True)
     best = r.best(3)
     assert {"optimizer", "l1", "l2", "dropout"} <= set(best.dtype.names)
     # both paths ran: the generated kernels (no dropout) and the lane kernel's dropout mode
@@ -72,12 +77,7 @@ def test_unshuffled_groups_take_the_in_order_kernels_and_equal_their_fit(monkeyp
     r = fastnn.sweep([2, 3, 1], QX, QY, progress=False, **NET, **grid)
     assert set(asked) == {f"train_optim_{variant}_in_order{per_sample}" for variant in ("adam", "nesterov", "sgd")
                           for per_sample in ("", "_per_sample")}
-    for k, row in enumerate(r.configs):
-        net, history = fit_config(row, 4, shuffle=False)
-        assert_bits_equal(r.losses[k], history, f"config {k} curve")
-        assert_bits_equal(r.params_of(k), net.params, f"config {k} params")
-        short, _ = fit_config(row, 2, shuffle=False)
-        assert_bits_equal(r.params_of(k, 2), short.params, f"config {k} checkpoint 2")
+    assert_configs_equal_fit(r, shuffle=False)
 
 
 def test_threads_and_blocks_change_nothing(grid):
