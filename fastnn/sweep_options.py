@@ -112,7 +112,11 @@ class LaneBlocks:
     each configuration's optimizer states."""
 
     def __init__(self, spec, options, state):
+        self._keep(spec, options, state)
         self.kernel = load(spec, options)
+
+    def _keep(self, spec, options, state):
+        """The settings every optimizer kernel takes after the sweep contract's arguments."""
         self.hyper = options.hyper()
         self.penalties = options.parameter_penalties(spec)
         self.first, self.second = state["first"], state["second"]
@@ -127,11 +131,9 @@ class GeneratedBlocks(LaneBlocks):
     ``shuffle`` (its fifth and sixth arguments), loaded at the first call that needs it."""
 
     def __init__(self, spec, options, state):
+        self._keep(spec, options, state)
         self.spec, self.options = spec, options
         self.kernels = {}
-        self.hyper = options.hyper()
-        self.penalties = options.parameter_penalties(spec)
-        self.first, self.second = state["first"], state["second"]
 
     def __call__(self, *args):
         key = bool(args[5]), 1 if args[4] == 1 else 0  # shuffle, batch_size (per sample or any)

@@ -255,18 +255,17 @@ def source(spec: Spec):
     first_cross = 2 * n_params + 2
     grad_row = {name: n_params + off for name, off in zip(*_names_offsets(spec))}
     text = _MODULE.format(digest=sources_digest(), version=GENERATOR_VERSION, lanes=LANES, describe=spec.describe())
+    # (function, what it trains, fused, the sample's row (None: loaded once for every
+    # lane), optimizer variant or None, per sample)
     modes = (
-        (SEQUENTIAL, "per-sample SGD in the data's order", True, None),
-        (SHUFFLED, "per-sample SGD, shuffled every epoch", True, "order[c, t]"),
-        (BATCHES, "mini-batches", False, "order[c, t]"),
+        (SEQUENTIAL, "per-sample SGD in the data's order", True, None, None, False),
+        (SHUFFLED, "per-sample SGD, shuffled every epoch", True, "order[c, t]", None, False),
+        (BATCHES, "mini-batches", False, "order[c, t]", None, False),
     ) + tuple((optim_name(variant, in_order, per_sample), ("per-sample" if per_sample else "any batch size")
                + f" with {variant} and L1/L2" + (", samples in order" if in_order else ""), False,
-               None if in_order else "order[c, t]")
+               None if in_order else "order[c, t]", variant, per_sample)
               for variant in optim_kernels.CALLS for in_order in (False, True) for per_sample in (False, True))
-    for name, what, fused, index in modes:
-        per_sample = name.endswith(PER_SAMPLE)
-        variant = name[len(OPTIM) + 1:].removesuffix(PER_SAMPLE).removesuffix(IN_ORDER) if name.startswith(OPTIM) \
-            else None
+    for name, what, fused, index, variant, per_sample in modes:
         loops, n_cross = _lane_loops(spec, fused, index, rate, loss, grad_row, first_cross, per_sample)
         # OPTIM: rows [moments, moments + NP) and [moments + NP, moments + 2 NP) hold the
         # optimizer states, after the crossing rows
@@ -320,7 +319,8 @@ def source(spec: Spec):
             for line in loops:
                 out(line)
             out.dedent()
-            out("m = stop - first_row")
+            if not per_sample:
+                out("m = stop - first_row")
             # a parameter without L1/L2 takes its gradient as it is (penalized would add
             # nothing), in a loop without penalized's branches (2-8-1 Adam per sample 11.7
             # -> 10.7-11.0 ns per configuration-step)
