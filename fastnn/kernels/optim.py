@@ -87,25 +87,46 @@ def nesterov_step(p, g, u, lr_t, momentum):
     return p + (momentum * u - lr_t * g), u
 
 
+# The rules that square g take g * g as an argument too (``gg``, the *_sq functions): a
+# per-sample kernel's gradient is 0.0 + term (the sum over one sample), whose square is
+# term * term exactly (signed zeros included), so the chain through the square root need
+# not wait for that add.
+
+
+@njit(**_INLINE)
+def adagrad_step_sq(p, g, gg, cache, lr_t, epsilon):
+    cache = cache + gg
+    return p + -lr_t * g / (np.sqrt(cache) + epsilon), cache
+
+
 @njit(**_INLINE)
 def adagrad_step(p, g, cache, lr_t, epsilon):
-    cache = cache + g * g
+    return adagrad_step_sq(p, g, g * g, cache, lr_t, epsilon)
+
+
+@njit(**_INLINE)
+def rmsprop_step_sq(p, g, gg, cache, lr_t, epsilon, rho):
+    cache = rho * cache + (1.0 - rho) * gg
     return p + -lr_t * g / (np.sqrt(cache) + epsilon), cache
 
 
 @njit(**_INLINE)
 def rmsprop_step(p, g, cache, lr_t, epsilon, rho):
-    cache = rho * cache + (1.0 - rho) * (g * g)
-    return p + -lr_t * g / (np.sqrt(cache) + epsilon), cache
+    return rmsprop_step_sq(p, g, g * g, cache, lr_t, epsilon, rho)
+
+
+@njit(**_INLINE)
+def adam_step_sq(p, g, gg, m, v, lr_t, epsilon, beta1, beta2, unbias1, unbias2):
+    m = beta1 * m + (1.0 - beta1) * g
+    v = beta2 * v + (1.0 - beta2) * gg
+    m_hat = m * unbias1
+    v_hat = v * unbias2
+    return p + -lr_t * m_hat / (np.sqrt(v_hat) + epsilon), m, v
 
 
 @njit(**_INLINE)
 def adam_step(p, g, m, v, lr_t, epsilon, beta1, beta2, unbias1, unbias2):
-    m = beta1 * m + (1.0 - beta1) * g
-    v = beta2 * v + (1.0 - beta2) * (g * g)
-    m_hat = m * unbias1
-    v_hat = v * unbias2
-    return p + -lr_t * m_hat / (np.sqrt(v_hat) + epsilon), m, v
+    return adam_step_sq(p, g, g * g, m, v, lr_t, epsilon, beta1, beta2, unbias1, unbias2)
 
 
 @njit(**_INLINE)
@@ -145,11 +166,20 @@ CALLS = {
     "adam": ("{p}, {m}, {v}", "adam_step({p}, {g}, {m}, {v}, lr_t, epsilon, beta1, beta2, unbias1, unbias2)"),
 }
 
+SQUARING = ("adagrad", "rmsprop", "adam")  # the variants whose rule squares g
 
-def update_line(variant, p, g, m, v):
-    """The generated-code line of one parameter's update for an optimizer variant."""
+
+def update_line(variant, p, g, m, v, gg=None, settled=False):
+    """The generated-code line of one parameter's update for an optimizer variant;
+    ``gg``: an expression equal to g * g bit for bit, which the rules that square g
+    take instead (their *_sq function); ``settled``: Adam's bias corrections are both
+    exactly 1.0 (``bias_corrections``), passed as literals (x * 1.0 is x: no multiply)."""
     targets, call = CALLS[variant]
-    names = dict(p=p, g=g, m=m, v=v)
+    if gg is not None and variant in SQUARING:
+        call = call.replace("_step({p}, {g},", "_step_sq({p}, {g}, {gg},")
+    if settled:
+        call = call.replace("unbias1, unbias2", "1.0, 1.0")
+    names = dict(p=p, g=g, m=m, v=v, gg=gg)
     return f"{targets.format(**names)} = {call.format(**names)}"
 
 
