@@ -82,6 +82,19 @@ beside the pass's multiplies (two threads, 1,024 configurations, ns per
 configuration-step, two runs each, alternating: 2-32-1 41.4-41.7 -> 38.5-38.7, 2-64-1
 76.4-77.2 -> 70.7-70.9, 2-16-1 unchanged at 26-28; 2-64-64-1 1,885 -> 1,503 in one run
 each).
+
+With one hidden layer (per-sample Adam without L1/L2 and dropout, a hidden activation
+other than softmax, biases), the whole backward pass runs in one loop over the hidden
+units (``_one_hidden_adam``): per unit, the output weights' error sum and steps, the
+unit's error, its weights' and bias's steps, then the epoch's next sample's forward pass
+through the unit (net input, output, its terms of the output layer's sums). The divider
+then works through what was a pass of its own before: the forward pass, the error sums
+and the errors. Measured (one thread, 256 configurations, ns per configuration-step):
+2-32-1 72.8 -> 63.5, 2-64-1 134 -> 115; the squared-error losses and output errors on
+lane vectors (they were lane by lane): 2-32-1 61.9. Two threads, 1,024 configurations
+(``bench.sweep_sizes --optimizer adam``, three runs): 2-32-1 39.6-40.4 -> 34.9-38.5,
+2-64-1 73.8-75.0 -> 64.6-66.7. Compile (fresh cache, CPU seconds): ``train_optim``
+11.5 -> 12.2 with the sweep's other functions.
 """
 import numpy as np
 from numba import njit
@@ -381,6 +394,88 @@ def _bias_adam(work, n_out, b, d, M1, M2, lr0, lr1, epsilon, beta1, beta2, unbia
 
 
 @njit(**HELPER)
+def _one_hidden_adam(work, n_x, n_h, n_o, w0, b0, w1, d0, d_out, x_now, x_next, z0, a0, z_out, code0, M1, M2, lr0,
+                     lr1, epsilon, beta1, beta2, unbias1, unbias2, forward):
+    """The backward pass of a network of one hidden layer, per sample with Adam
+    (``_train``'s ``pipelined``), in one loop over the hidden units, and with
+    ``forward`` the next sample's forward pass in the same loop. For hidden unit j:
+
+    1. the output layer's weights from unit j: the error sum W[j, 0] d_0 + W[j, 1] d_1 +
+       ... (from 0.0 in order, the weights from before the step; output errors in rows
+       d_out..), then their steps on 0.0 + a_j d_o (``_backward_adam``);
+    2. unit j's error, row d0 + j: that sum times f'(z_j) (``_times_derivative_rows``);
+    3. the steps of unit j's weights (inputs in rows x_now..) and bias (``_backward_adam``,
+       ``_bias_adam``);
+    4. with ``forward``, the next sample's pass through unit j (its inputs in rows
+       x_next..): net input row z0 + j (from 0.0 over the inputs in order, then the
+       bias), output row a0 + j, and its terms of the output layer's sums, rows z_out..
+       (from 0.0 in the units' order, with the weights stepped in 1; the caller adds the
+       output biases, as after ``_forward_weights``).
+
+    The same operations as the passes apart, so the same numbers (the output layer's
+    biases are the caller's). Why: the steps' square roots and divisions keep the divider
+    busy while the rest of the pass, and the next sample's forward pass, use the other
+    units; pass by pass, the divider waited for every pass without steps."""
+    zero = zero8()
+    for j in range(n_h):
+        h0 = load8(work, (a0 + j) * LANES)
+        h1 = load8(work, (a0 + j) * LANES + _HALF)
+        s0 = zero
+        s1 = zero
+        for o in range(n_o):
+            q = w1 + j * n_o + o
+            _, _, e0, e1, s0, s1 = _weight_and_error(work, q * LANES, (d_out + o) * LANES, s0, s1)
+            _adam_row(work, q * LANES, (M1 + q) * LANES, (M2 + q) * LANES, add8(zero, mul8(h0, e0)),
+                      add8(zero, mul8(h1, e1)), lr0, lr1, epsilon, beta1, beta2, unbias1, unbias2)
+        if code0 == RELU:
+            e0 = relu_back8(s0, load8(work, (z0 + j) * LANES))
+            e1 = relu_back8(s1, load8(work, (z0 + j) * LANES + _HALF))
+        else:
+            _store_pair(work, (d0 + j) * LANES, s0, s1)
+            _times_derivative_rows(work, code0, d0 + j, z0 + j, a0 + j, 1)
+            e0 = load8(work, (d0 + j) * LANES)
+            e1 = load8(work, (d0 + j) * LANES + _HALF)
+        for i in range(n_x):
+            q = w0 + i * n_h + j
+            x_at = (x_now + i) * LANES
+            _adam_row(work, q * LANES, (M1 + q) * LANES, (M2 + q) * LANES, add8(zero, mul8(load8(work, x_at), e0)),
+                      add8(zero, mul8(load8(work, x_at + _HALF), e1)), lr0, lr1, epsilon, beta1, beta2, unbias1,
+                      unbias2)
+        q = b0 + j
+        _adam_row(work, q * LANES, (M1 + q) * LANES, (M2 + q) * LANES, add8(zero, e0), add8(zero, e1), lr0, lr1,
+                  epsilon, beta1, beta2, unbias1, unbias2)
+        if not forward:
+            continue
+        s0 = zero
+        s1 = zero
+        for i in range(n_x):
+            q = (w0 + i * n_h + j) * LANES
+            x_at = (x_next + i) * LANES
+            s0 = add8(s0, mul8(load8(work, x_at), load8(work, q)))
+            s1 = add8(s1, mul8(load8(work, x_at + _HALF), load8(work, q + _HALF)))
+        s0 = add8(s0, load8(work, (b0 + j) * LANES))
+        s1 = add8(s1, load8(work, (b0 + j) * LANES + _HALF))
+        _store_pair(work, (z0 + j) * LANES, s0, s1)
+        if code0 == RELU:
+            h0 = relu8(s0)
+            h1 = relu8(s1)
+            _store_pair(work, (a0 + j) * LANES, h0, h1)
+        else:
+            _activate_rows(work, code0, z0 + j, a0 + j, 1)
+            h0 = load8(work, (a0 + j) * LANES)
+            h1 = load8(work, (a0 + j) * LANES + _HALF)
+        for o in range(n_o):
+            q = (w1 + j * n_o + o) * LANES
+            at = (z_out + o) * LANES
+            if j == 0:
+                _store_pair(work, at, add8(zero, mul8(h0, load8(work, q))),
+                            add8(zero, mul8(h1, load8(work, q + _HALF))))
+            else:
+                _store_pair(work, at, add8(load8(work, at), mul8(h0, load8(work, q))),
+                            add8(load8(work, at + _HALF), mul8(h1, load8(work, q + _HALF))))
+
+
+@njit(**HELPER)
 def _loss_and_output_error(work, loss, code, zo, ao, do, n_out, tgt, s0, lo, Y, order, t, shuffle, u_out, zc, ac,
                            dc):
     """Each lane's sample loss added to row lo, dL/dz of the output layer into rows
@@ -389,27 +484,23 @@ def _loss_and_output_error(work, loss, code, zo, ao, do, n_out, tgt, s0, lo, Y, 
     cross-entropy and sigmoid with binary cross-entropy; generic's scalar helpers lane by
     lane for the rest. Row s0 is scratch; rows from tgt hold the lanes' targets."""
     if (loss == SQUARED_ERROR or loss == HALF_SQUARED_ERROR or loss == MSE) and code != SOFTMAX:
-        for c in range(LANES):
-            work[s0 * LANES + c] = 0.0
-        for j in range(n_out):
-            for c in range(LANES):
-                diff = work[(ao + j) * LANES + c] - work[(tgt + j) * LANES + c]
-                work[s0 * LANES + c] += diff * diff
-                work[(do + j) * LANES + c] = diff
-        # dL/dyhat from the stored differences (half squared error: the difference itself)
-        if loss == SQUARED_ERROR:
-            for c in range(LANES):
-                work[lo * LANES + c] += work[s0 * LANES + c]
-            for at in range(do * LANES, (do + n_out) * LANES):
-                work[at] = 2.0 * work[at]
-        elif loss == HALF_SQUARED_ERROR:
-            for c in range(LANES):
-                work[lo * LANES + c] += 0.5 * work[s0 * LANES + c]
-        else:
-            for c in range(LANES):
-                work[lo * LANES + c] += work[s0 * LANES + c] / n_out
-            for at in range(do * LANES, (do + n_out) * LANES):
-                work[at] = 2.0 * work[at] / n_out
+        # on the rows' halves: the squares summed from 0.0 in order, dL/dyhat from the
+        # differences (half squared error: the difference itself)
+        for h in range(0, LANES, _HALF):
+            total = zero8()
+            for j in range(n_out):
+                diff = sub8(load8(work, (ao + j) * LANES + h), load8(work, (tgt + j) * LANES + h))
+                total = add8(total, mul8(diff, diff))
+                if loss == SQUARED_ERROR:
+                    diff = mul8(splat8(2.0), diff)
+                elif loss == MSE:
+                    diff = mul8(splat8(2.0), diff) / splat8(float(n_out))
+                store8(work, (do + j) * LANES + h, diff)
+            if loss == HALF_SQUARED_ERROR:
+                total = mul8(splat8(0.5), total)
+            elif loss == MSE:
+                total = total / splat8(float(n_out))
+            store8(work, lo * LANES + h, add8(load8(work, lo * LANES + h), total))
         _times_derivative_rows(work, code, do, zo, ao, n_out)
     elif loss == CATEGORICAL_CROSS_ENTROPY and code == SOFTMAX:
         for c in range(LANES):
@@ -577,6 +668,11 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
             if penalties[q, 0] != 0.0 or penalties[q, 1] != 0.0:
                 adam_fused = False
         epsilon, beta1, beta2 = hyper[H_EPSILON], hyper[H_BETA1], hyper[H_BETA2]
+    # ... and with one hidden layer (not softmax, with biases) and no dropout, the whole
+    # backward pass and the next sample's forward pass run in one loop (_one_hidden_adam)
+    pipelined = (adam_fused and n_layers == 2 and bases is None and layout[HEADER + ACT] != SOFTMAX
+                 and layout[HEADER + B_OFF] >= 0 and layout[HEADER + ROW + B_OFF] >= 0)
+    ahead = False  # (pipelined) the sample's forward pass ran in the previous sample's loop
     n_batches = (n + batch_size - 1) // batch_size
     # rows of work: parameters, gradient sums (unless fused), rate, loss sum, two scratch
     # rows, then per unit its net input z, output a and error d, then the sample's
@@ -594,9 +690,10 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
     M2 = M1 + n_params
     PRE = M2 + n_params
     KP = PRE + units
+    XN = PRE  # (pipelined) the next sample's inputs
     rows = M1
     if hyper is not None:
-        rows = PRE
+        rows = PRE + n_x
     if bases is not None:
         rows = KP + units
     work = np.empty(rows * LANES)  # on a 64-byte boundary (compiler._align_arrays_to_cache_lines)
@@ -637,6 +734,7 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
                 start_rows[at] = work[at]
             for c in range(LANES):
                 work[LOSS * LANES + c] = 0.0
+            ahead = False
             for start_row in range(0, n, batch_size):
                 stop = min(start_row + batch_size, n)
                 for t in range(start_row, stop):
@@ -662,7 +760,10 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
                         r = HEADER + ROW * l
                         n_in, n_out, w, b = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
                         code, u = layout[r + ACT], layout[r + UNIT_OFF]
-                        _forward_weights(work, n_in, n_out, w, Z + u, A + u - n_in)
+                        if ahead and l == 0:  # the previous sample's _one_hidden_adam ran it
+                            continue
+                        if not ahead:  # (ahead: the output layer's weighted sums are in its rows too)
+                            _forward_weights(work, n_in, n_out, w, Z + u, A + u - n_in)
                         if b >= 0:
                             for at in range(0, n_out * LANES, _HALF):
                                 z_at = (Z + u) * LANES + at
@@ -675,6 +776,7 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
                             if rates[l] != 0.0:  # samples seen before: e * n + t (every lane starts at epoch 0)
                                 _dropout_rows(work, drop, keeps, rates[l], e * n + t, per_sample, u - n_x, A + u,
                                               PRE + u, KP + u, n_out)
+                    ahead = False
                     _loss_and_output_error(work, loss, code_last, Z + u_out, A + u_out, D + u_out, n_out_last, T, S0,
                                            LOSS, Y, order, t, shuffle, u_out, zc, ac, dc)
                     if hyper is not None and adam_fused:  # this sample's step: _optim_update's settings
@@ -682,6 +784,21 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
                         unbias1, unbias2 = bias_corrections(hyper, step)
                         lr0 = step_rate(load8(work, RATE * LANES), hyper, step)
                         lr1 = step_rate(load8(work, RATE * LANES + _HALF), hyper, step)
+                    if pipelined:  # one loop: the backward pass, and the epoch's next sample's forward pass
+                        ahead = t + 1 < n
+                        if ahead:
+                            for c in range(LANES):
+                                s = order[c, t + 1] if shuffle else t + 1
+                                for i in range(n_x):
+                                    work[(XN + i) * LANES + c] = X[s, i]
+                        u0 = layout[HEADER + UNIT_OFF]
+                        _one_hidden_adam(work, n_x, layout[HEADER + N_OUT], n_out_last, layout[HEADER + W_OFF],
+                                         layout[HEADER + B_OFF], layout[HEADER + ROW + W_OFF], D + u0, D + u_out,
+                                         A + u0 - n_x, XN, Z + u0, A + u0, Z + u_out, layout[HEADER + ACT], M1, M2, lr0,
+                                         lr1, epsilon, beta1, beta2, unbias1, unbias2, ahead)
+                        _bias_adam(work, n_out_last, layout[HEADER + ROW + B_OFF], D + u_out, M1, M2, lr0, lr1, epsilon,
+                                   beta1, beta2, unbias1, unbias2)
+                        continue
                     for l in range(n_layers - 1, -1, -1):
                         r = HEADER + ROW * l
                         n_in, n_out, w, b = layout[r + N_IN], layout[r + N_OUT], layout[r + W_OFF], layout[r + B_OFF]
