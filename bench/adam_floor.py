@@ -16,7 +16,13 @@ rows of their own), and the parts it is made of, on one core, each loop over 64 
 * *Adam's step*: ``sweeplanes._adam_row``, the kernels' own code;
 * *Adam without its square root and division*: the same loop with ``sqrt(v_hat) +
   epsilon`` and the division replaced by an add (numbers no longer Adam's), so the
-  moments, multiplies, loads and stores alone.
+  moments, multiplies, loads and stores alone;
+* *Adam's step on dead units*: ``_adam_row`` on the rows of ReLU units that have passed no
+  gradient for thousands of steps: g = 0 and m decayed below 2.2e-308 (m shrinks by
+  beta1 = 0.9 a step: from 1e-4 in about 6,700 steps), a subnormal number, which this
+  CPU handles slowly; m then stays subnormal for good (``fresh_work``). fastnn keeps IEEE arithmetic (bit for bit the reference's Python
+  floats); XLA's CPU backend flushes subnormal numbers to zero (``jax_flushes``, checked
+  when jax is importable), so JAX's sweeps never take that cost.
 
 From these and a sweep-sizes run with Adam (``--adam-json``: ``python -m bench.sweep_sizes
 --optimizer adam --jax --json``), each network's *floor* is P x (Adam's step) / 2 ns per
@@ -120,6 +126,8 @@ def adam_without_divider(work, reps):
                 store8(work, v, v_new)
 
 
+DEAD = "adam_dead"  # Adam's step on fresh_work(dead=True), in the parts beside LOOPS
+DEAD_LABEL = "Adam's step on dead units (gradient 0, m subnormal)"
 LOOPS = (
     ("divider", "divider: g / (sqrt(v) + epsilon)", divider),
     ("divider_and_multiplies", "divider + 5 multiplies beside it", divider_and_multiplies),
@@ -130,19 +138,40 @@ LOOPS = (
 )
 
 
-def fresh_work(seed=0):
-    """(4 ROWS x LANES,) float64: parameters, gradients, m and v (v > 0) as in training."""
+def fresh_work(seed=0, dead=False):
+    """(4 ROWS x LANES,) float64: parameters, gradients, m and v (v > 0) as in training;
+    ``dead``: the rows of dead units late in a run, gradients 0 and m subnormal (of both
+    signs, 1e-312 to 1e-309 in magnitude). They stay subnormal however long the loop
+    runs, as in training: 0.9 m rounds back to m at 5 units of the smallest subnormal
+    (2.5e-323), so at beta1 = 0.9 a dead unit's m never reaches 0."""
     rng = np.random.default_rng(seed)
     work = np.empty(4 * ROWS * LANES)
     work[: 2 * ROWS * LANES] = rng.normal(0.0, 0.1, 2 * ROWS * LANES)
     work[M_ROW * LANES : V_ROW * LANES] = rng.normal(0.0, 0.01, ROWS * LANES)
     work[V_ROW * LANES :] = rng.uniform(1e-6, 1e-3, ROWS * LANES)
+    if dead:
+        work[G_ROW * LANES : M_ROW * LANES] = 0.0
+        size = rng.uniform(1e-312, 1e-309, ROWS * LANES)
+        work[M_ROW * LANES : V_ROW * LANES] = np.where(rng.random(ROWS * LANES) < 0.5, -size, size)
     return work
 
 
-def time_loop(loop, seconds=0.3, rounds=5):
-    """Best of ``rounds`` timings of ``loop`` (compiled first, untimed): ns per parameter-lane."""
-    work = fresh_work()
+def jax_flushes():
+    """Whether jax's jit (float64, CPU) flushes subnormal results to zero; None without jax."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    product = jax.jit(lambda x, y: x * y)(jnp.float64(1e-300), jnp.float64(1e-10))  # 1e-310, a subnormal
+    return bool(product == 0.0)
+
+
+def time_loop(loop, seconds=0.3, rounds=5, dead=False):
+    """Best of ``rounds`` timings of ``loop`` (compiled first, untimed) on ``fresh_work(dead=dead)``:
+    ns per parameter-lane."""
+    work = fresh_work(dead=dead)
     loop(work, 1)
     reps = 1
     while True:  # about ``seconds`` a round
@@ -155,7 +184,7 @@ def time_loop(loop, seconds=0.3, rounds=5):
     reps = max(1, int(reps * seconds / elapsed))
     best = float("inf")
     for _ in range(rounds):
-        work = fresh_work()
+        work = fresh_work(dead=dead)
         started = time.perf_counter()
         loop(work, reps)
         best = min(best, time.perf_counter() - started)
@@ -163,7 +192,9 @@ def time_loop(loop, seconds=0.3, rounds=5):
 
 
 def measure():
-    return {name: time_loop(loop) for name, _, loop in LOOPS}
+    parts = {name: time_loop(loop) for name, _, loop in LOOPS}
+    parts[DEAD] = time_loop(adam, dead=True)
+    return parts
 
 
 def floors(parts, adam_rows, sgd_rows=()):
@@ -200,6 +231,8 @@ def markdown(data):
     )
     out += ["", "| loop | ns per parameter-lane |", "|---|---:|"]
     out += [f"| {label} | {parts[name]:.3f} |" for name, label, _ in LOOPS if name in parts]
+    if DEAD in parts:
+        out.append(f"| {DEAD_LABEL} | {parts[DEAD]:.3f} |")
     out.append("")
     beside = parts["adam"] - parts["divider"]
     out.append(
@@ -210,6 +243,16 @@ def markdown(data):
         f"{beside:+.3f} to the divider"
         + (", so the step runs at the divider's speed." if beside < parts["adam_without_divider"] / 2 else ".")
     )
+    if DEAD in parts:
+        flushes = data.get("jax_flushes")
+        out[-1] += (
+            f" On the rows of dead ReLU units late in a run (gradient 0, m decayed below 2.2e-308: a subnormal "
+            f"number), the same step costs {parts[DEAD]:.3f} ns, {parts[DEAD] / parts['adam']:.1f}x. fastnn keeps "
+            "IEEE arithmetic there, bit for bit the reference's"
+            + ("; JAX's jit flushes subnormal numbers to zero (checked: 1e-300 * 1e-10 gives 0.0), so its sweeps "
+               "never pay this." if flushes else "; JAX keeps them too (checked: 1e-300 * 1e-10 gives 1e-310)."
+               if flushes is False else ".")
+        )
     rows = data.get("floors") or []
     if rows:
         has_sgd = any("sgd" in r for r in rows)
@@ -270,9 +313,11 @@ def main(argv=None):
         with open(args.from_json) as handle:
             data = json.load(handle)
     else:
-        data = dict(machine=sweep_sizes.machine(), parts=measure())
-    for name, label, _ in LOOPS:
-        print(f"{label:52s} {data['parts'][name]:.3f} ns per parameter-lane")
+        data = dict(machine=sweep_sizes.machine(), parts=measure(), jax_flushes=jax_flushes())
+    for name, label, _ in LOOPS + ((DEAD, DEAD_LABEL, None),):
+        if name in data["parts"]:
+            print(f"{label:52s} {data['parts'][name]:.3f} ns per parameter-lane")
+    print(f"jax's jit flushes subnormal numbers to zero: {data.get('jax_flushes')}")
     if args.adam_json:
         with open(args.adam_json) as handle:
             adam_rows = json.load(handle)["rows"]

@@ -20,8 +20,22 @@ def test_the_timed_step_is_adams_rule():
     assert np.array_equal(work[rows : 2 * rows], g)  # the gradients are only read
 
 
+def test_dead_units_rows_hold_subnormal_moments_that_stay_subnormal():
+    """The dead-unit loop times what a dead ReLU unit's step is late in a run: gradient 0
+    and m subnormal, and m stays subnormal under the step (never flushed, never 0)."""
+    work = adam_floor.fresh_work(dead=True)
+    rows = adam_floor.ROWS * adam_floor.LANES
+    m = work[2 * rows : 3 * rows]
+    assert not work[rows : 2 * rows].any() and (m < 0).any() and (m > 0).any()
+    assert (np.abs(m) < np.finfo(float).tiny).all() and m.all()
+    for _ in range(400):  # 0.9 ** 400 < 1e-18: without the rounding back, m would be 0
+        adam_floor.adam(work, 1)
+    m = work[2 * rows : 3 * rows]
+    assert (np.abs(m) < np.finfo(float).tiny).all() and m.all()
+
+
 PARTS = dict(divider=0.36, divider_and_multiplies=0.37, divider_and_adds=0.36, multiplies=0.08, adam=0.38,
-             adam_without_divider=0.19)
+             adam_without_divider=0.19, adam_dead=0.46)
 
 
 def _row(case, n_params, ns, jax=None, batch_size=1):
@@ -41,11 +55,13 @@ def test_floors_follow_from_a_sweep_sizes_run():
 
 
 def test_subsection_renders_replaces_itself_and_survives_the_sweep_sizes_rewrite(tmp_path):
-    data = dict(machine=dict(date="today", cpu="cpu"), parts=PARTS,
+    data = dict(machine=dict(date="today", cpu="cpu"), parts=PARTS, jax_flushes=True,
                 floors=adam_floor.floors(PARTS, [_row("2-64-1", 257, 70.0, jax=310.0)], [_row("2-64-1", 257, 18.0)]))
     section = adam_floor.markdown(data)
     assert section.startswith(adam_floor.BEGIN) and section.endswith(adam_floor.END)
     assert "| Adam's step (sweeplanes._adam_row) | 0.380 |" in section
+    assert "| Adam's step on dead units (gradient 0, m subnormal) | 0.460 |" in section
+    assert "costs 0.460 ns, 1.2x" in section and "JAX's jit flushes subnormal numbers to zero" in section
     assert "| 2-64-1 | 257 | 70.0 | 48.8 | 18.0 | 66.8 | 310.0 | 5x | 62.0 | **no** |" in section
     sgd = dict(machine=dict(date="today", cpu="cpu", cores=2, numba="0"), rows=[
         dict(case="2-64-1", n_params=257, batch_size=1, fastnn=dict(ns=18.0, kernel="sweeplanes.train"))])
