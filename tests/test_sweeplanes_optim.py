@@ -81,13 +81,20 @@ GRIDS = {
     # next sample's forward pass run in one loop (sweeplanes._one_hidden_adam): ReLU (its
     # own branch there) and sigmoid hidden units, two outputs, shuffled, 24
     # configurations (a block and a short one); the last sample of each epoch takes the
-    # loop without the forward pass. The same in order (the next sample's row is t + 1).
+    # loop without the forward pass. The same in order (the next sample's row is t + 1),
+    # and with one output for two inputs and for one (the loop's literal-count copies).
     "adam-one-hidden": ([2, 20, 2], QX, np.c_[QY, -QY] / 10, dict(
         activation=["relu", "sigmoid"], loss="squared_error", init="he", lr=[1e-3, 1e-2, 1e-1], seeds=[0, 1],
         batch_size=[1], optimizer=[fastnn.Adam(), fastnn.Adam(beta1=0.5, beta2=0.6)], shuffle=True,
         checkpoints=[2])),
     "adam-one-hidden-in-order": ([2, 20, 2], QX, np.c_[QY, -QY] / 10, dict(
         activation="relu", loss="mse", init="he", lr=[1e-3, 1e-1], seeds=[0, 1], batch_size=[1],
+        optimizer=[fastnn.Adam()], shuffle=False, checkpoints=[2])),
+    "adam-one-hidden-one-output": ([2, 24, 1], QX, QY, dict(
+        activation=["relu", "tanh"], loss="squared_error", init="he", lr=[1e-3, 1e-1], seeds=[0, 1], batch_size=[1],
+        optimizer=[fastnn.Adam(), fastnn.Adam(beta1=0.5, beta2=0.6)], shuffle=True, checkpoints=[2])),
+    "adam-one-hidden-one-input": ([1, 40, 1], QX[:, :1], QY, dict(
+        activation="relu", loss="squared_error", init="he", lr=[1e-2], seeds=[0, 1], batch_size=[1],
         optimizer=[fastnn.Adam()], shuffle=False, checkpoints=[2])),
     # a softmax classifier in mini-batches, the output layer narrower than its input
     "softmax": ([2, 24, 3], SX, SY, dict(
