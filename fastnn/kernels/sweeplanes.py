@@ -246,15 +246,22 @@ def _forward_weights(work, n_in, n_out, w, z, a_in):
             _store_pair(work, (z + j) * LANES, s0, s1)
             _store_pair(work, (z + j + 1) * LANES, t0, t1)
         if n_out % 2 == 1:
-            j = n_out - 1
-            s0 = zero
-            s1 = zero
-            for i in range(n_in):
-                q = (w + i * n_out + j) * LANES
-                at = (a_in + i) * LANES
-                s0 = add8(s0, mul8(load8(work, at), load8(work, q)))
-                s1 = add8(s1, mul8(load8(work, at + _HALF), load8(work, q + _HALF)))
-            _store_pair(work, (z + j) * LANES, s0, s1)
+            s0, s1 = _weighted_sum(work, n_in, n_out, w, n_out - 1, a_in)
+            _store_pair(work, (z + n_out - 1) * LANES, s0, s1)
+
+
+@njit(**_INLINE)
+def _weighted_sum(work, n_in, n_out, w, j, a_in):
+    """Unit j's a_0 W[0, j] + a_1 W[1, j] + ..., from 0.0 in order, on the rows' two
+    halves (the inputs in rows a_in..)."""
+    s0 = zero8()
+    s1 = zero8()
+    for i in range(n_in):
+        q = (w + i * n_out + j) * LANES
+        at = (a_in + i) * LANES
+        s0 = add8(s0, mul8(load8(work, at), load8(work, q)))
+        s1 = add8(s1, mul8(load8(work, at + _HALF), load8(work, q + _HALF)))
+    return s0, s1
 
 
 @njit(**_INLINE)
@@ -465,13 +472,7 @@ def _one_hidden_units(work, n_x, n_h, n_o, w0, b0, w1, d0, d_out, x_now, x_next,
                   epsilon, beta1, beta2, unbias1, unbias2)
         if not forward:
             continue
-        s0 = zero
-        s1 = zero
-        for i in range(n_x):
-            q = (w0 + i * n_h + j) * LANES
-            x_at = (x_next + i) * LANES
-            s0 = add8(s0, mul8(load8(work, x_at), load8(work, q)))
-            s1 = add8(s1, mul8(load8(work, x_at + _HALF), load8(work, q + _HALF)))
+        s0, s1 = _weighted_sum(work, n_x, n_h, w0, j, x_next)
         s0 = add8(s0, load8(work, (b0 + j) * LANES))
         s1 = add8(s1, load8(work, (b0 + j) * LANES + _HALF))
         _store_pair(work, (z0 + j) * LANES, s0, s1)
