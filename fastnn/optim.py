@@ -27,6 +27,7 @@ as ``hyper()``: a float64 array indexed by the ``H_*`` constants below.
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass, fields
@@ -78,15 +79,9 @@ class _Optimizer:
         return f"{type(self).__name__}({', '.join(changed)})"
 
     def hyper(self):
-        """The settings for the kernels: float64 array (N_HYPER,), see the H_* indices."""
-        out = np.zeros(N_HYPER, dtype=np.float64)
-        out[H_CODE] = self.code
-        for f in fields(self):
-            out[_SLOTS[f.name]] = float(getattr(self, f.name))
-        out[H_SETTLED1] = out[H_SETTLED2] = math.inf
-        if self.code == ADAM_CODE:
-            out[H_SETTLED1], out[H_SETTLED2] = settled_exponent(self.beta1), settled_exponent(self.beta2)
-        return out
+        """The settings for the kernels: float64 array (N_HYPER,), see the H_* indices (a
+        new array each call, from values worked out once per distinct optimizer)."""
+        return np.array(_hyper_values(self), dtype=np.float64)
 
     @property
     def is_plain_sgd(self):
@@ -97,6 +92,20 @@ class _Optimizer:
     def kernel_variant(self):
         """Which update rule the generated kernels emit (kernels.optim.CALLS)."""
         return self.name
+
+
+@functools.lru_cache(maxsize=256)
+def _hyper_values(opt):
+    """``opt.hyper()``'s values as a tuple (optimizers are frozen and hashable): fields()
+    and the settled exponents' logarithms took 2.7 us of every fit."""
+    out = [0.0] * N_HYPER
+    out[H_CODE] = float(opt.code)
+    for f in fields(opt):
+        out[_SLOTS[f.name]] = float(getattr(opt, f.name))
+    out[H_SETTLED1] = out[H_SETTLED2] = math.inf
+    if opt.code == ADAM_CODE:
+        out[H_SETTLED1], out[H_SETTLED2] = settled_exponent(opt.beta1), settled_exponent(opt.beta2)
+    return tuple(out)
 
 
 _SLOTS = {"decay": H_DECAY, "momentum": H_MOMENTUM, "nesterov": H_NESTEROV, "epsilon": H_EPSILON,
@@ -195,6 +204,13 @@ def _positive_epsilon(opt):
 OPTIMIZERS = {"sgd": SGD, "adagrad": AdaGrad, "rmsprop": RMSprop, "adam": Adam}
 
 
+@functools.lru_cache(maxsize=None)
+def _default(key):
+    """The optimizer named ``key`` with default settings, built once (frozen: shared safely;
+    building and validating one took 6 us of every fit given a name)."""
+    return OPTIMIZERS[key]()
+
+
 def resolve(optimizer, name="optimizer"):
     """An optimizer object from an object or a name (default settings)."""
     if isinstance(optimizer, _Optimizer):
@@ -204,6 +220,6 @@ def resolve(optimizer, name="optimizer"):
         if key not in OPTIMIZERS:
             raise ValueError(f"unknown {name} {optimizer!r}; valid: {', '.join(OPTIMIZERS)} or an object "
                              "such as fastnn.Adam(beta1=0.8)")
-        return OPTIMIZERS[key]()
+        return _default(key)
     raise TypeError(f"{name} must be a name ({', '.join(OPTIMIZERS)}) or an optimizer object such as "
                     f"fastnn.Adam(), got {type(optimizer).__name__}")

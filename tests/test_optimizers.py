@@ -569,6 +569,20 @@ def test_zero_dropout_and_sgd_names_are_the_defaults(backend):
                     "zero penalties")
 
 
+def test_optimizer_names_and_settings_arrays_are_built_once_and_never_shared():
+    """optim.resolve gives the one default object of a name (frozen, so shared safely), and
+    hyper() a fresh array each call from values worked out once: writing into one changes
+    no other optimizer's settings."""
+    assert fastnn.optim.resolve("adam") is fastnn.optim.resolve("ADAM") == fastnn.Adam()
+    first = fastnn.Adam(beta1=0.5).hyper()
+    expected = first.copy()
+    first[:] = -1.0
+    again = fastnn.Adam(beta1=0.5).hyper()
+    assert_bits_equal(again, expected, "hyper after a write into an earlier one")
+    assert again[fastnn.optim.H_BETA1] == 0.5 and again[fastnn.optim.H_SETTLED1] == 55.0
+    assert fastnn.Adam(beta1=0.6).hyper()[fastnn.optim.H_BETA1] == 0.6  # another object, its own values
+
+
 def test_dropout_only_while_training():
     """After a fit with dropout, predict/loss/gradient use every unit: numba and reference
     agree and both equal a plain numpy forward pass; calls repeat exactly. The dropout did

@@ -72,6 +72,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cache
+from .compiler import has_code
 
 # A generic slice of epochs lasts about this long: the delay between a finished compile
 # and the switch, against a Python round trip (~20 us) per slice.
@@ -197,7 +198,7 @@ def package_kernel(dispatcher, signature):
     from .compiler import check_package_cache
 
     check_package_cache()  # stale package caches are reset first, as compiler.compiled does
-    return dispatcher if dispatcher.signatures else _load_cached(dispatcher, signature)
+    return dispatcher if has_code(dispatcher) else _load_cached(dispatcher, signature)
 
 
 # ------------------------------------------------------------------ loading
@@ -224,7 +225,7 @@ def _load_cached(dispatcher, signature):
 
     try:
         with global_compiler_lock:
-            if not dispatcher.signatures:
+            if not has_code(dispatcher):
                 cres = dispatcher._cache.load_overload(signature, dispatcher.targetctx)
                 if cres is None:
                     return None
@@ -245,7 +246,7 @@ def kernel(request):
     if not enabled():
         return request.compile_now()
     imported = request.digest in cache._memory
-    if imported and request.dispatcher().signatures:
+    if imported and has_code(request.dispatcher()):
         return request.dispatcher()
     job = _jobs.get(request.key)
     if job is not None:
