@@ -20,9 +20,10 @@ rows of their own), and the parts it is made of, on one core, each loop over 64 
 * *Adam's step on dead units*: ``_adam_row`` on the rows of ReLU units that have passed no
   gradient for thousands of steps: g = 0 and m decayed below 2.2e-308 (m shrinks by
   beta1 = 0.9 a step: from 1e-4 in about 6,700 steps), a subnormal number, which this
-  CPU handles slowly; m then stays subnormal for good (``fresh_work``). fastnn keeps IEEE arithmetic (bit for bit the reference's Python
-  floats); XLA's CPU backend flushes subnormal numbers to zero (``jax_flushes``, checked
-  when jax is importable), so JAX's sweeps never take that cost.
+  CPU handles slowly; m then stays subnormal for good (``fresh_work``). fastnn keeps
+  IEEE arithmetic (bit for bit the reference's Python floats); XLA's CPU backend flushes
+  subnormal numbers to zero (``jax_flushes``, checked when jax is importable), so JAX's
+  sweeps never take that cost.
 
 From these and a sweep-sizes run with Adam (``--adam-json``: ``python -m bench.sweep_sizes
 --optimizer adam --jax --json``), each network's *floor* is P x (Adam's step) / 2 ns per

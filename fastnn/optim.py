@@ -79,9 +79,15 @@ class _Optimizer:
         return f"{type(self).__name__}({', '.join(changed)})"
 
     def hyper(self):
-        """The settings for the kernels: float64 array (N_HYPER,), see the H_* indices (a
-        new array each call, from values worked out once per distinct optimizer)."""
-        return np.array(_hyper_values(self), dtype=np.float64)
+        """The settings for the kernels: float64 array (N_HYPER,), see the H_* indices."""
+        out = np.zeros(N_HYPER, dtype=np.float64)
+        out[H_CODE] = self.code
+        for f in fields(self):
+            out[_SLOTS[f.name]] = float(getattr(self, f.name))
+        out[H_SETTLED1] = out[H_SETTLED2] = math.inf
+        if self.code == ADAM_CODE:
+            out[H_SETTLED1], out[H_SETTLED2] = settled_exponent(self.beta1), settled_exponent(self.beta2)
+        return out
 
     @property
     def is_plain_sgd(self):
@@ -92,20 +98,6 @@ class _Optimizer:
     def kernel_variant(self):
         """Which update rule the generated kernels emit (kernels.optim.CALLS)."""
         return self.name
-
-
-@functools.lru_cache(maxsize=256)
-def _hyper_values(opt):
-    """``opt.hyper()``'s values as a tuple (optimizers are frozen and hashable): fields()
-    and the settled exponents' logarithms took 2.7 us of every fit."""
-    out = [0.0] * N_HYPER
-    out[H_CODE] = float(opt.code)
-    for f in fields(opt):
-        out[_SLOTS[f.name]] = float(getattr(opt, f.name))
-    out[H_SETTLED1] = out[H_SETTLED2] = math.inf
-    if opt.code == ADAM_CODE:
-        out[H_SETTLED1], out[H_SETTLED2] = settled_exponent(opt.beta1), settled_exponent(opt.beta2)
-    return tuple(out)
 
 
 _SLOTS = {"decay": H_DECAY, "momentum": H_MOMENTUM, "nesterov": H_NESTEROV, "epsilon": H_EPSILON,
@@ -183,9 +175,11 @@ class Adam(_Optimizer):
         _positive_epsilon(self)
 
 
+@functools.lru_cache(maxsize=256)
 def settled_exponent(beta):
     """The least whole exponent e >= 1 from which on beta ** e <= SETTLED (beta in [0, 1)),
-    as a float: from there 1 - beta ** e is exactly 1.0."""
+    as a float: from there 1 - beta ** e is exactly 1.0. (Memoised: its logarithm and pow
+    loops took 2 us of every fit with Adam; 0.0 and -0.0, equal keys, give the same e.)"""
     if beta == 0.0:
         return 1.0
     e = max(1.0, math.floor(math.log(SETTLED) / math.log(beta)) - 2.0)

@@ -571,8 +571,8 @@ def test_zero_dropout_and_sgd_names_are_the_defaults(backend):
 
 def test_optimizer_names_and_settings_arrays_are_built_once_and_never_shared():
     """optim.resolve gives the one default object of a name (frozen, so shared safely), and
-    hyper() a fresh array each call from values worked out once: writing into one changes
-    no other optimizer's settings."""
+    hyper() a fresh array each call (its settled exponents worked out once): writing into
+    one changes no other optimizer's settings."""
     assert fastnn.optim.resolve("adam") is fastnn.optim.resolve("ADAM") == fastnn.Adam()
     first = fastnn.Adam(beta1=0.5).hyper()
     expected = first.copy()

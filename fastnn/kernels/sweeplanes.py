@@ -754,7 +754,6 @@ def _train(P, X, Y, lr, batch_size, shuffle, states, e_start, e_stop, losses, di
                 start_rows[at] = work[at]
             for c in range(LANES):
                 work[LOSS * LANES + c] = 0.0
-            ahead = False
             for start_row in range(0, n, batch_size):
                 stop = min(start_row + batch_size, n)
                 for t in range(start_row, stop):
